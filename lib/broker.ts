@@ -1,0 +1,484 @@
+/**
+ * Broker lifecycle: a real Apache Kafka broker (KRaft, one node acting as
+ * broker and controller) run as a local Java process, no Docker needed.
+ *
+ * Kafka's own jars come from Maven Central through `kafka/pom.xml`. The
+ * launcher does what Kafka's `bin/` scripts do: `kafka-storage.sh format`
+ * (`kafka.tools.StorageTool`) once, then `kafka-server-start.sh`
+ * (`kafka.Kafka server.properties`) in the background, with a pid file and a
+ * log file under a git-ignored state folder (`.lab/broker` by default).
+ *
+ * @module
+ */
+import { LabError } from "./cli.ts";
+import { brokerAnswers } from "./config.ts";
+
+const PROJECT_ROOT = new URL("../", import.meta.url).pathname;
+
+/** Where the embedded broker listens and keeps its state. */
+export interface BrokerOptions {
+  /** Client listener port on 127.0.0.1 (default 9092, or `KAFKA_PORT`). */
+  port?: number;
+  /** KRaft controller port on 127.0.0.1 (default port + 1). */
+  controllerPort?: number;
+  /** State folder: data, logs, pid file (default `.lab/broker`, or `LAB_BROKER_DIR`). */
+  dataDir?: string;
+  /** Progress lines (jar download, formatting, waiting). */
+  onProgress?: (line: string) => void;
+}
+
+/** Resolved locations and ports of one embedded broker. */
+export interface BrokerPaths {
+  port: number;
+  controllerPort: number;
+  stateDir: string;
+  logDirs: string;
+  pidFile: string;
+  logFile: string;
+  propertiesFile: string;
+  log4jFile: string;
+  clusterIdFile: string;
+  libsDir: string;
+  pomFile: string;
+}
+
+/**
+ * Resolves ports and paths from options, then environment
+ * (`KAFKA_PORT`, `LAB_BROKER_DIR`), then defaults.
+ *
+ * @example
+ * ```ts
+ * brokerPaths({ port: 19092 }).controllerPort; // 19093
+ * ```
+ */
+export function brokerPaths(options: BrokerOptions = {}): BrokerPaths {
+  const port = options.port ?? Number(Deno.env.get("KAFKA_PORT") ?? 9092);
+  const stateDir = options.dataDir ?? Deno.env.get("LAB_BROKER_DIR") ??
+    `${PROJECT_ROOT}.lab/broker`;
+  return {
+    port,
+    controllerPort: options.controllerPort ?? port + 1,
+    stateDir,
+    logDirs: `${stateDir}/data`,
+    pidFile: `${stateDir}/broker.pid`,
+    logFile: `${stateDir}/broker.log`,
+    propertiesFile: `${stateDir}/server.properties`,
+    log4jFile: `${stateDir}/log4j2.properties`,
+    clusterIdFile: `${stateDir}/cluster-id`,
+    libsDir: `${PROJECT_ROOT}kafka/libs`,
+    pomFile: `${PROJECT_ROOT}kafka/pom.xml`,
+  };
+}
+
+/** The bootstrap address of the embedded broker. */
+export function brokerAddress(paths: BrokerPaths): string {
+  return `127.0.0.1:${paths.port}`;
+}
+
+/**
+ * The broker's settings, tuned for a one-node lab: replication factor 1 for
+ * the internal topics, no initial rebalance delay (members are assigned at
+ * once), listeners on loopback only, no topic auto-creation (a missing topic
+ * is an error the lab reports, not a surprise 1-partition topic).
+ *
+ * @example
+ * ```ts
+ * serverProperties(brokerPaths()).includes("group.initial.rebalance.delay.ms=0"); // true
+ * ```
+ */
+export function serverProperties(paths: BrokerPaths): string {
+  const settings: Record<string, string | number> = {
+    "process.roles": "broker,controller",
+    "node.id": 1,
+    "controller.quorum.bootstrap.servers": `127.0.0.1:${paths.controllerPort}`,
+    "listeners":
+      `PLAINTEXT://127.0.0.1:${paths.port},CONTROLLER://127.0.0.1:${paths.controllerPort}`,
+    "advertised.listeners": `PLAINTEXT://127.0.0.1:${paths.port}`,
+    "controller.listener.names": "CONTROLLER",
+    "inter.broker.listener.name": "PLAINTEXT",
+    "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+    "log.dirs": paths.logDirs,
+    "num.partitions": 3,
+    "auto.create.topics.enable": "false",
+    "offsets.topic.replication.factor": 1,
+    "offsets.topic.num.partitions": 10,
+    "transaction.state.log.replication.factor": 1,
+    "transaction.state.log.min.isr": 1,
+    "share.coordinator.state.topic.replication.factor": 1,
+    "share.coordinator.state.topic.min.isr": 1,
+    "group.initial.rebalance.delay.ms": 0,
+    "log.retention.hours": 24,
+  };
+  return Object.entries(settings).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+}
+
+const LOG4J2_PROPERTIES =
+  `# Broker log: INFO from Kafka, quieter libraries. Written by lib/broker.ts.
+status = warn
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c{1})%n
+rootLogger.level = info
+rootLogger.appenderRef.out.ref = out
+logger.kafka.name = kafka
+logger.kafka.level = info
+logger.state.name = state.change.logger
+logger.state.level = warn
+logger.request.name = kafka.request.logger
+logger.request.level = warn
+`;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function commandOutput(cmd: string, args: string[]): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+    return new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+  } catch {
+    return undefined; // not installed
+  }
+}
+
+/**
+ * Finds a Java 17+ runtime (`$JAVA_HOME/bin/java`, else `java` on PATH), or
+ * throws a one-line {@linkcode LabError} saying what to install.
+ *
+ * @example
+ * ```ts
+ * const java = await findJava(); // "/usr/bin/java"
+ * ```
+ */
+export async function findJava(): Promise<string> {
+  const home = Deno.env.get("JAVA_HOME");
+  const java = home ? `${home}/bin/java` : "java";
+  const version = await commandOutput(java, ["-version"]);
+  if (version === undefined) {
+    throw new LabError(
+      "Java 17+ is needed to run the lab's Kafka broker and was not found: install a JDK " +
+        "(e.g. `apt install openjdk-17-jre-headless`), or use Docker: `docker compose up -d`",
+    );
+  }
+  const major = Number(/version "(?:1\.)?(\d+)/.exec(version)?.[1] ?? 0);
+  if (major < 17) {
+    throw new LabError(
+      `Kafka 4 needs Java 17+, but ${java} is Java ${major}: install a newer JDK and set ` +
+        "JAVA_HOME, or use Docker: `docker compose up -d`",
+    );
+  }
+  return java;
+}
+
+/**
+ * Makes sure Kafka's jars are in `kafka/libs`, fetching them once with
+ * `mvn dependency:copy-dependencies` (about 55 MB) and reporting progress.
+ *
+ * @example
+ * ```ts
+ * await fetchKafkaJars(brokerPaths(), console.log);
+ * ```
+ */
+export async function fetchKafkaJars(
+  paths: BrokerPaths,
+  onProgress: (line: string) => void = () => {},
+): Promise<void> {
+  const marker = `${paths.libsDir}/.complete`;
+  const pom = await Deno.readTextFile(paths.pomFile);
+  if (await exists(marker) && (await Deno.readTextFile(marker)) === pom) return;
+  if ((await commandOutput("mvn", ["-v"])) === undefined) {
+    throw new LabError(
+      "Maven (`mvn`) is needed once to fetch Kafka's jars and was not found: install it " +
+        "(e.g. `apt install maven`), or use Docker: `docker compose up -d`",
+    );
+  }
+  onProgress("Fetching Apache Kafka's jars from Maven Central (first run only, ~55 MB)...");
+  const child = new Deno.Command("mvn", {
+    args: [
+      "-B",
+      "-f",
+      paths.pomFile,
+      "dependency:copy-dependencies",
+      `-DoutputDirectory=${paths.libsDir}`,
+      "-DincludeScope=runtime",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const transcript: string[] = [];
+  let downloaded = 0;
+  const reader = child.stdout.pipeThrough(new TextDecoderStream());
+  let buffer = "";
+  for await (const chunk of reader) {
+    buffer += chunk;
+    const lines = buffer.split("\n");
+    buffer = lines.pop() ?? "";
+    for (const line of lines) {
+      transcript.push(line);
+      if (line.includes("Downloaded from")) {
+        downloaded++;
+        if (downloaded % 10 === 0) onProgress(`  ... ${downloaded} files downloaded`);
+      }
+    }
+  }
+  const status = await child.status;
+  const stderr = await new Response(child.stderr).text();
+  if (!status.success) {
+    const errors = [...transcript, ...stderr.split("\n")].filter((l) => l.includes("ERROR"));
+    throw new LabError(
+      `mvn could not fetch Kafka's jars: ${
+        errors[0]?.replace(/^\[ERROR\]\s*/, "") ?? "see mvn output"
+      }`,
+    );
+  }
+  await Deno.writeTextFile(marker, pom);
+  onProgress(`Kafka jars ready in ${paths.libsDir} (${downloaded} files downloaded).`);
+}
+
+/** Random KRaft cluster id: 16 random bytes, URL-safe base64 without padding. */
+function newClusterId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
+}
+
+function classpath(paths: BrokerPaths): string {
+  return `${paths.libsDir}/*`;
+}
+
+/**
+ * Java command line to run one of Kafka's classes (a broker, a tool) with
+ * Kafka's jars and the lab's log4j2 configuration, like `kafka-run-class.sh`.
+ *
+ * @example
+ * ```ts
+ * const args = javaArgs(brokerPaths(), "kafka.Kafka", ["server.properties"]);
+ * ```
+ */
+export function javaArgs(
+  paths: BrokerPaths,
+  mainClass: string,
+  args: string[],
+  jvm: string[] = [],
+): string[] {
+  return [
+    ...jvm,
+    `-Dlog4j2.configurationFile=${paths.log4jFile}`,
+    "-Djava.awt.headless=true",
+    "-cp",
+    classpath(paths),
+    mainClass,
+    ...args,
+  ];
+}
+
+async function readPid(paths: BrokerPaths): Promise<number | undefined> {
+  try {
+    const pid = Number((await Deno.readTextFile(paths.pidFile)).trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT"); // signal 0 is not offered; SIGCONT is harmless
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What {@linkcode brokerStatus} reports. */
+export interface BrokerStatus {
+  address: string;
+  /** pid of the embedded broker process, if one is running. */
+  pid?: number;
+  /** A broker answered a metadata request at the address. */
+  answering: boolean;
+  logFile: string;
+}
+
+/**
+ * Reports whether the embedded broker process runs and whether anything
+ * answers at its address (which may be a Docker broker instead).
+ *
+ * @example
+ * ```ts
+ * const { answering } = await brokerStatus();
+ * ```
+ */
+export async function brokerStatus(options: BrokerOptions = {}): Promise<BrokerStatus> {
+  const paths = brokerPaths(options);
+  const pid = await readPid(paths);
+  const alive = pid !== undefined && processAlive(pid);
+  return {
+    address: brokerAddress(paths),
+    pid: alive ? pid : undefined,
+    answering: await brokerAnswers([brokerAddress(paths)], 1500),
+    logFile: paths.logFile,
+  };
+}
+
+async function formatStorage(paths: BrokerPaths, java: string, onProgress: (l: string) => void) {
+  if (await exists(`${paths.logDirs}/meta.properties`)) return;
+  let clusterId: string;
+  try {
+    clusterId = (await Deno.readTextFile(paths.clusterIdFile)).trim();
+  } catch {
+    clusterId = newClusterId();
+    await Deno.writeTextFile(paths.clusterIdFile, clusterId + "\n");
+  }
+  onProgress(`Formatting KRaft storage (cluster id ${clusterId})...`);
+  const out = await new Deno.Command(java, {
+    args: javaArgs(paths, "kafka.tools.StorageTool", [
+      "format",
+      "-t",
+      clusterId,
+      "-c",
+      paths.propertiesFile,
+      "--standalone",
+    ]),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    throw new LabError(`formatting Kafka storage failed: ${text.trim().split("\n").at(-1)}`);
+  }
+}
+
+/** Last `count` lines of the broker log (for errors and `broker logs`). */
+export async function brokerLogTail(options: BrokerOptions = {}, count = 20): Promise<string[]> {
+  try {
+    const text = await Deno.readTextFile(brokerPaths(options).logFile);
+    return text.trimEnd().split("\n").slice(-count);
+  } catch {
+    return [];
+  }
+}
+
+/** Result of {@linkcode startBroker}. */
+export interface StartResult {
+  address: string;
+  /** False when a broker already answered at the address. */
+  started: boolean;
+  pid?: number;
+  /** Milliseconds from launch until the broker answered. */
+  readyMs?: number;
+}
+
+/**
+ * Starts the embedded broker unless a broker already answers at its address,
+ * and waits until it answers a metadata request (not a fixed sleep).
+ * Fetches the jars and formats storage the first time.
+ *
+ * @example
+ * ```ts
+ * const { address } = await startBroker({ onProgress: console.log });
+ * ```
+ */
+export async function startBroker(options: BrokerOptions = {}): Promise<StartResult> {
+  const paths = brokerPaths(options);
+  const address = brokerAddress(paths);
+  const progress = options.onProgress ?? (() => {});
+  const runningPid = await readPid(paths);
+  if (runningPid !== undefined && processAlive(runningPid)) {
+    const readyMs = await waitUntilReady(paths, runningPid);
+    return { address, started: false, pid: runningPid, readyMs };
+  }
+  if (await brokerAnswers([address], 1500)) return { address, started: false };
+
+  await fetchKafkaJars(paths, progress);
+  const java = await findJava();
+  await Deno.mkdir(paths.logDirs, { recursive: true });
+  await Deno.writeTextFile(paths.propertiesFile, serverProperties(paths));
+  await Deno.writeTextFile(paths.log4jFile, LOG4J2_PROPERTIES);
+  await formatStorage(paths, java, progress);
+
+  progress(`Starting Kafka on ${address} (log: ${paths.logFile})...`);
+  await Deno.writeTextFile(paths.logFile, `--- broker start ${new Date().toISOString()}\n`, {
+    append: true,
+  });
+  const jvm = [
+    `-Xmx${Deno.env.get("LAB_BROKER_HEAP") ?? "512m"}`,
+    "-Xms256m",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+  ];
+  // sh redirects the broker's output into its log file, then becomes java (exec),
+  // so the pid we record is the broker's own. detached: Ctrl+C in the terminal
+  // that started it does not reach the broker.
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'log="$1"; shift; exec "$@" >>"$log" 2>&1 </dev/null',
+      "sh",
+      paths.logFile,
+      java,
+      ...javaArgs(paths, "kafka.Kafka", [paths.propertiesFile], jvm),
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  child.unref();
+  await Deno.writeTextFile(paths.pidFile, `${child.pid}\n`);
+  const readyMs = await waitUntilReady(paths, child.pid);
+  progress(`Kafka is ready on ${address} (${(readyMs / 1000).toFixed(1)} s).`);
+  return { address, started: true, pid: child.pid, readyMs };
+}
+
+async function waitUntilReady(paths: BrokerPaths, pid: number, timeoutMs = 90000) {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (!processAlive(pid)) {
+      const tail = (await brokerLogTail({ dataDir: paths.stateDir }, 200))
+        .filter((l) => /ERROR|Exception|Error:/.test(l));
+      throw new LabError(
+        `the Kafka broker exited during start-up: ${
+          tail.at(0)?.slice(0, 300) ?? "no error in its log"
+        } (full log: ${paths.logFile})`,
+      );
+    }
+    if (await brokerAnswers([brokerAddress(paths)], 1000)) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new LabError(
+    `the Kafka broker did not answer within ${timeoutMs / 1000} s (log: ${paths.logFile})`,
+  );
+}
+
+/**
+ * Stops the embedded broker: SIGTERM (a controlled shutdown), then SIGKILL if
+ * it has not exited after `graceMs`. Resolves to false when none was running.
+ *
+ * @example
+ * ```ts
+ * await stopBroker();
+ * ```
+ */
+export async function stopBroker(options: BrokerOptions = {}, graceMs = 30000): Promise<boolean> {
+  const paths = brokerPaths(options);
+  const pid = await readPid(paths);
+  if (pid === undefined || !processAlive(pid)) {
+    await Deno.remove(paths.pidFile).catch(() => {});
+    return false;
+  }
+  Deno.kill(pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (processAlive(pid) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (processAlive(pid)) Deno.kill(pid, "SIGKILL");
+  await Deno.remove(paths.pidFile).catch(() => {});
+  return true;
+}

@@ -1,0 +1,209 @@
+/**
+ * Command-line plumbing shared by every script: flag parsing, one-line errors
+ * and exit codes.
+ *
+ * Flags are parsed with Node's built-in `parseArgs` (`node:util`), the place
+ * where `@std/cli` would go; this is the only module that knows which parser
+ * is used, so switching touches one file.
+ *
+ * Exit codes: 0 success, 1 a runtime failure (broker down, missing topic),
+ * 2 bad input (unknown flag, bad value).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/**
+ * An expected failure with a message a learner can act on. Scripts print only
+ * the message (one line, no stack trace) and exit with `exitCode`.
+ *
+ * @example
+ * ```ts
+ * throw new LabError("Topic order-events does not exist. Run `deno task producer` first.");
+ * ```
+ */
+export class LabError extends Error {
+  /** Process exit code to use when this error ends a script. */
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.name = "LabError";
+    this.exitCode = exitCode;
+  }
+}
+
+/**
+ * Bad input from the user (unknown flag, malformed value): exit code 2.
+ *
+ * @example
+ * ```ts
+ * throw new UsageError("--count must be a whole number ≥ 0, got 'ten'");
+ * ```
+ */
+export class UsageError extends LabError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = "UsageError";
+  }
+}
+
+/** Description of one flag: its type, default and help line. */
+export interface FlagSpec {
+  type: "string" | "boolean";
+  short?: string;
+  default?: string | boolean;
+  /** One line for `--help`. */
+  help: string;
+}
+
+/** Parsed flags: strings and booleans by flag name, plus positionals. */
+export interface ParsedFlags {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/**
+ * Parses `args` strictly against `spec`. Unknown flags and missing values
+ * throw a {@linkcode UsageError}; `--help` prints the usage and exits 0.
+ *
+ * @example
+ * ```ts
+ * const { values } = parseFlags(["--count", "5"], "producer", {
+ *   count: { type: "string", default: "10", help: "how many orders" },
+ * });
+ * values.count; // "5"
+ * ```
+ */
+export function parseFlags(
+  args: string[],
+  command: string,
+  spec: Record<string, FlagSpec>,
+  options: { positionals?: string } = {},
+): ParsedFlags {
+  const fullSpec: Record<string, FlagSpec> = {
+    ...spec,
+    help: { type: "boolean", short: "h", help: "show this help" },
+  };
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: Object.fromEntries(
+        Object.entries(fullSpec).map(([name, f]) => [
+          name,
+          {
+            type: f.type,
+            ...(f.short ? { short: f.short } : {}),
+            ...(f.default !== undefined ? { default: f.default } : {}),
+          },
+        ]),
+      ),
+      strict: true,
+      allowPositionals: options.positionals !== undefined,
+    });
+  } catch (error) {
+    throw new UsageError(`${cleanParseError(error)} (see: ${command} --help)`);
+  }
+  if (parsed.values.help) {
+    console.log(usage(command, fullSpec, options.positionals));
+    Deno.exit(0);
+  }
+  return { values: parsed.values, positionals: parsed.positionals };
+}
+
+function cleanParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // node:util adds advice about "--" that does not apply to our commands.
+  return message.split(". To specify")[0].split(". Did you forget")[0].trim();
+}
+
+/**
+ * Renders the `--help` text of a command from its flag spec.
+ *
+ * @example
+ * ```ts
+ * usage("producer", { count: { type: "string", help: "orders to send" } });
+ * ```
+ */
+export function usage(
+  command: string,
+  spec: Record<string, FlagSpec>,
+  positionals?: string,
+): string {
+  const lines = [`Usage: ${command}${positionals ? ` ${positionals}` : ""} [options]`, ""];
+  for (const [name, f] of Object.entries(spec)) {
+    const flag = `--${name}${f.type === "string" ? " <value>" : ""}`;
+    const short = f.short ? `-${f.short}, ` : "    ";
+    const fallback = f.default !== undefined && f.default !== false
+      ? ` (default: ${f.default})`
+      : "";
+    lines.push(`  ${short}${flag.padEnd(28)} ${f.help}${fallback}`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Reads a flag as a whole number within `[min, max]`, or throws a
+ * {@linkcode UsageError} naming the flag.
+ *
+ * @example
+ * ```ts
+ * intFlag("--count", "10", { min: 0 }); // 10
+ * ```
+ */
+export function intFlag(
+  name: string,
+  raw: string | boolean | undefined,
+  { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {},
+): number {
+  const text = String(raw ?? "").trim();
+  const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`${name} must be a whole number ${range}, got '${text}'`);
+  }
+  return value;
+}
+
+/**
+ * Reads a required string flag, or throws a {@linkcode UsageError}.
+ *
+ * @example
+ * ```ts
+ * stringFlag("--group", "billing-group"); // "billing-group"
+ * ```
+ */
+export function stringFlag(name: string, raw: string | boolean | undefined): string {
+  if (typeof raw !== "string" || raw.trim() === "") {
+    throw new UsageError(`${name} needs a value`);
+  }
+  return raw.trim();
+}
+
+/**
+ * Runs a script's main function and turns failures into one line on stderr
+ * and an exit code: {@linkcode LabError}s print their message; anything else
+ * prints its message plus a hint to set `LAB_DEBUG=1` for the stack.
+ *
+ * @example
+ * ```ts
+ * await runMain(async () => {
+ *   // script body
+ * });
+ * ```
+ */
+export async function runMain(main: () => Promise<void | number>): Promise<never> {
+  try {
+    const code = await main();
+    Deno.exit(typeof code === "number" ? code : 0);
+  } catch (error) {
+    if (error instanceof LabError) {
+      console.error(`error: ${error.message}`);
+      Deno.exit(error.exitCode);
+    }
+    if (Deno.env.get("LAB_DEBUG")) console.error(error);
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`error: ${message} (set LAB_DEBUG=1 for details)`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * A consumer group member: the seed's `consumer1.py` / `consumer2.py`, as one
+ * generic piece of code. Every script, test and notebook that consumes uses
+ * {@linkcode GroupMember}; "Consumer 1" and "Consumer 2" differ only by name.
+ *
+ * What a member reports, as events (see {@linkcode MemberEvent}):
+ * - `assigned` after every rebalance: the partitions it now owns (none = idle);
+ * - `message` for every order it processes;
+ * - `malformed` for a message that is not an order (reported, then skipped);
+ * - `rebalancing` when the group starts a rebalance;
+ * - `stopped` when it has left the group.
+ *
+ * @module
+ */
+import type { Consumer, EachMessagePayload } from "kafkajs";
+import { createKafka, ORDER_TOPIC } from "./config.ts";
+import { type OrderEvent, type OrderProblem, parseOrder } from "./orders.ts";
+
+/**
+ * Lab timing. kafkajs defaults to a 3 s heartbeat and a 30 s session timeout;
+ * the lab uses 1 s / 10 s so a dead member is noticed within ~10 s and a
+ * leaving one within ~1 s, and fetches wait at most 500 ms so heartbeats (which
+ * kafkajs sends between fetches) are not delayed.
+ */
+export const LAB_TIMING = {
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  rebalanceTimeoutMs: 20_000,
+  maxWaitTimeMs: 500,
+} as const;
+
+/** Options for {@linkcode GroupMember.start}. */
+export interface MemberOptions {
+  brokers: string[];
+  /** Consumer group id, e.g. `billing-group`. */
+  groupId: string;
+  /** Display name, e.g. `Consumer 1`; also the client id (`consumer-1`). */
+  name: string;
+  topic?: string;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  rebalanceTimeoutMs?: number;
+  /** Where to start when the group has no committed offset (default: earliest, as in the seed). */
+  fromBeginning?: boolean;
+  /** Called for every event, in order. */
+  onEvent?: (event: MemberEvent) => void;
+}
+
+/** An order a member processed. */
+export interface MessageEvent {
+  type: "message";
+  member: string;
+  groupId: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: string;
+  order: OrderEvent;
+  at: number;
+}
+
+/** Everything a member reports. */
+export type MemberEvent =
+  | MessageEvent
+  | {
+    type: "assigned";
+    member: string;
+    groupId: string;
+    memberId: string;
+    partitions: number[];
+    isLeader: boolean;
+    /** How long the join/sync took, from kafkajs's GROUP_JOIN event. */
+    durationMs: number;
+    at: number;
+  }
+  | {
+    type: "malformed";
+    member: string;
+    groupId: string;
+    partition: number;
+    offset: number;
+    problem: OrderProblem;
+    at: number;
+  }
+  | { type: "rebalancing"; member: string; groupId: string; at: number }
+  | { type: "crashed"; member: string; groupId: string; error: string; at: number }
+  | { type: "stopped"; member: string; groupId: string; at: number };
+
+/**
+ * The line a learner sees for an event, in the seed's words.
+ *
+ * @example
+ * ```ts
+ * formatMemberEvent({ type: "assigned", member: "Consumer 4", groupId: "billing-group",
+ *   memberId: "m", partitions: [], isLeader: false, durationMs: 12, at: 0 });
+ * // "Consumer 4 assigned: none (idle) [rebalance took 12 ms]"
+ * ```
+ */
+export function formatMemberEvent(event: MemberEvent): string {
+  switch (event.type) {
+    case "message":
+      return `${event.member} got message: ${event.value} from partition ${event.partition}`;
+    case "assigned": {
+      const owned = event.partitions.length === 0
+        ? "none (idle)"
+        : `partition${event.partitions.length > 1 ? "s" : ""} ${event.partitions.join(", ")}`;
+      return `${event.member} assigned: ${owned} [rebalance took ${event.durationMs} ms]`;
+    }
+    case "malformed":
+      return `${event.member} skipped a bad message at partition ${event.partition} offset ${event.offset}: ${event.problem}`;
+    case "rebalancing":
+      return `${event.member}: group ${event.groupId} is rebalancing...`;
+    case "crashed":
+      return `${event.member} crashed: ${event.error}`;
+    case "stopped":
+      return `${event.member} left ${event.groupId}`;
+  }
+}
+
+/**
+ * Client id derived from a display name: `Consumer 1` → `consumer-1`.
+ *
+ * @example
+ * ```ts
+ * clientIdFor("Consumer 1"); // "consumer-1"
+ * ```
+ */
+export function clientIdFor(name: string): string {
+  return name.trim().toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") ||
+    "member";
+}
+
+/**
+ * One member of a consumer group, running in this process.
+ *
+ * @example
+ * ```ts
+ * const member = await GroupMember.start({
+ *   brokers: ["localhost:9092"], groupId: "billing-group", name: "Consumer 1",
+ *   onEvent: (e) => console.log(formatMemberEvent(e)),
+ * });
+ * await member.waitFor((m) => m.received.length >= 10, 30_000);
+ * await member.stop();
+ * ```
+ */
+export class GroupMember {
+  /** Orders processed, in order. */
+  readonly received: MessageEvent[] = [];
+  /** Every event, in order. */
+  readonly events: MemberEvent[] = [];
+  /** Partitions owned since the last rebalance (undefined before the first). */
+  partitions: number[] | undefined;
+  /** The member id the broker gave this member (after joining). */
+  memberId: string | undefined;
+  readonly name: string;
+  readonly groupId: string;
+  readonly topic: string;
+  #consumer: Consumer;
+  #onEvent: (event: MemberEvent) => void;
+  #waiters = new Set<() => void>();
+  #stopped = false;
+
+  private constructor(options: MemberOptions, consumer: Consumer) {
+    this.name = options.name;
+    this.groupId = options.groupId;
+    this.topic = options.topic ?? ORDER_TOPIC;
+    this.#consumer = consumer;
+    this.#onEvent = options.onEvent ?? (() => {});
+  }
+
+  /**
+   * Connects, subscribes to the topic and starts consuming. Resolves once
+   * the consumer runs; joining the group happens in the background (see
+   * {@linkcode waitForAssignment}).
+   */
+  static async start(options: MemberOptions): Promise<GroupMember> {
+    const kafka = createKafka({ brokers: options.brokers, clientId: clientIdFor(options.name) });
+    const consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? LAB_TIMING.sessionTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs ?? LAB_TIMING.heartbeatIntervalMs,
+      rebalanceTimeout: options.rebalanceTimeoutMs ?? LAB_TIMING.rebalanceTimeoutMs,
+      maxWaitTimeInMs: LAB_TIMING.maxWaitTimeMs,
+    });
+    const member = new GroupMember(options, consumer);
+    member.#instrument();
+    try {
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: [member.topic],
+        fromBeginning: options.fromBeginning ?? true,
+      });
+      await consumer.run({ eachMessage: (payload) => member.#handle(payload) });
+    } catch (error) {
+      await consumer.disconnect().catch(() => {});
+      throw error;
+    }
+    return member;
+  }
+
+  #instrument() {
+    const c = this.#consumer;
+    c.on(c.events.GROUP_JOIN, ({ payload }) => {
+      const partitions = [...(payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
+      this.partitions = partitions;
+      this.memberId = payload.memberId;
+      this.#emit({
+        type: "assigned",
+        member: this.name,
+        groupId: this.groupId,
+        memberId: payload.memberId,
+        partitions,
+        isLeader: payload.isLeader,
+        durationMs: payload.duration,
+        at: Date.now(),
+      });
+    });
+    c.on(c.events.REBALANCING, () => {
+      this.#emit({ type: "rebalancing", member: this.name, groupId: this.groupId, at: Date.now() });
+    });
+    c.on(c.events.CRASH, ({ payload }) => {
+      this.#emit({
+        type: "crashed",
+        member: this.name,
+        groupId: this.groupId,
+        error: payload.error?.message ?? String(payload.error),
+        at: Date.now(),
+      });
+    });
+  }
+
+  #handle({ partition, message }: EachMessagePayload): Promise<void> {
+    const value = message.value?.toString("utf8") ?? null;
+    const offset = Number(message.offset);
+    const parsed = parseOrder(value);
+    if (parsed.problem) {
+      this.#emit({
+        type: "malformed",
+        member: this.name,
+        groupId: this.groupId,
+        partition,
+        offset,
+        problem: parsed.problem,
+        at: Date.now(),
+      });
+      return Promise.resolve();
+    }
+    const event: MessageEvent = {
+      type: "message",
+      member: this.name,
+      groupId: this.groupId,
+      partition,
+      offset,
+      key: message.key?.toString("utf8") ?? null,
+      value: value!,
+      order: parsed.order,
+      at: Date.now(),
+    };
+    this.received.push(event);
+    this.#emit(event);
+    return Promise.resolve();
+  }
+
+  #emit(event: MemberEvent) {
+    this.events.push(event);
+    this.#onEvent(event);
+    for (const wake of this.#waiters) wake();
+  }
+
+  /**
+   * Waits until `condition(this)` holds or `timeoutMs` passes; resolves to
+   * whether it held. Re-checked after every event, so it never polls.
+   */
+  waitFor(condition: (member: this) => boolean, timeoutMs: number): Promise<boolean> {
+    if (condition(this)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (result: boolean) => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        resolve(result);
+      };
+      const check = () => {
+        if (condition(this)) finish(true);
+      };
+      const timer = setTimeout(() => finish(condition(this)), timeoutMs);
+      this.#waiters.add(check);
+    });
+  }
+
+  /** Waits until the member has been through its first rebalance. */
+  waitForAssignment(timeoutMs = 30_000): Promise<boolean> {
+    return this.waitFor((m) => m.partitions !== undefined, timeoutMs);
+  }
+
+  /**
+   * Leaves the group cleanly (LeaveGroup), so the others rebalance at once,
+   * and closes the connections. Safe to call twice.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#consumer.disconnect();
+    this.#emit({ type: "stopped", member: this.name, groupId: this.groupId, at: Date.now() });
+  }
+}

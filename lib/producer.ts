@@ -1,0 +1,112 @@
+/**
+ * The order producer, as in the seed: N order events keyed by their index,
+ * a pause between them, each reported with the partition and offset Kafka
+ * gave it.
+ *
+ * @module
+ */
+import { Partitioners } from "kafkajs";
+import { createKafka, ORDER_TOPIC } from "./config.ts";
+import { type OrderEvent, orderEvent } from "./orders.ts";
+import { ensureTopic } from "./topic.ts";
+
+/** One order as acknowledged by the broker. */
+export interface ProducedOrder {
+  key: string;
+  order: OrderEvent;
+  /** The exact value written (JSON). */
+  value: string;
+  partition: number;
+  offset: number;
+}
+
+/** Options for {@linkcode produceOrders}. */
+export interface ProduceOptions {
+  brokers: string[];
+  topic?: string;
+  /** How many orders (default 10, as in the seed). */
+  count?: number;
+  /** Index of the first order: order id 1000 + start (default 0). */
+  start?: number;
+  /** Pause between orders in ms (default 500, as in the seed). */
+  intervalMs?: number;
+  /** Called after each order is acknowledged. */
+  onProduced?: (produced: ProducedOrder) => void;
+  /** Stops producing early (orders sent so far are kept). */
+  signal?: AbortSignal;
+  clientId?: string;
+}
+
+/**
+ * Produces the seed's order events to `topic` (ensured first, 3 partitions)
+ * and resolves to what was acknowledged. Keys use Kafka's default (murmur2)
+ * partitioner, so a key lands on the same partition as with Java clients.
+ *
+ * @example
+ * ```ts
+ * const sent = await produceOrders({ brokers: ["localhost:9092"], count: 3, intervalMs: 0 });
+ * sent.map((o) => o.partition);
+ * ```
+ */
+export async function produceOrders(options: ProduceOptions): Promise<ProducedOrder[]> {
+  const topic = options.topic ?? ORDER_TOPIC;
+  const count = options.count ?? 10;
+  const start = options.start ?? 0;
+  const intervalMs = options.intervalMs ?? 500;
+  const kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? "producer" });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const produced: ProducedOrder[] = [];
+  try {
+    await admin.connect();
+    await ensureTopic(admin, topic);
+    await producer.connect();
+    for (let i = start; i < start + count && !options.signal?.aborted; i++) {
+      if (i > start && intervalMs > 0) await sleep(intervalMs, options.signal);
+      if (options.signal?.aborted) break;
+      const order = orderEvent(i);
+      const key = String(i);
+      const value = JSON.stringify(order);
+      const [meta] = await producer.send({ topic, acks: -1, messages: [{ key, value }] });
+      const record = {
+        key,
+        order,
+        value,
+        partition: meta.partition,
+        offset: Number(meta.baseOffset),
+      };
+      produced.push(record);
+      options.onProduced?.(record);
+    }
+  } finally {
+    await producer.disconnect().catch(() => {});
+    await admin.disconnect().catch(() => {});
+  }
+  return produced;
+}
+
+/**
+ * The producer's line for one order, as learners see it.
+ *
+ * @example
+ * ```ts
+ * formatProduced({ key: "0", order: { order_id: "1000", amount: 0 }, value: '{"order_id":"1000","amount":0}', partition: 2, offset: 0 });
+ * // 'Produced: {"order_id":"1000","amount":0} -> partition 2 @ offset 0'
+ * ```
+ */
+export function formatProduced(produced: ProducedOrder): string {
+  return `Produced: ${produced.value} -> partition ${produced.partition} @ offset ${produced.offset}`;
+}
+
+/** Resolves after `ms`, or early when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

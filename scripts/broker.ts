@@ -1,0 +1,62 @@
+/**
+ * `deno task broker start|stop|status|logs`: the lab's embedded Kafka broker.
+ *
+ * @module
+ */
+import { intFlag, parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import {
+  brokerLogTail,
+  type BrokerOptions,
+  brokerStatus,
+  startBroker,
+  stopBroker,
+} from "../lib/broker.ts";
+
+await runMain(async () => {
+  const { values, positionals } = parseFlags(Deno.args, "deno task broker", {
+    port: { type: "string", help: "client port on 127.0.0.1 (default 9092 or KAFKA_PORT)" },
+    "data-dir": { type: "string", help: "state folder (default .lab/broker or LAB_BROKER_DIR)" },
+    lines: { type: "string", default: "40", help: "logs: how many lines to show" },
+  }, { positionals: "start|stop|status|logs" });
+  const options: BrokerOptions = {
+    port: values.port === undefined
+      ? undefined
+      : intFlag("--port", values.port, { min: 1, max: 65534 }),
+    dataDir: values["data-dir"] as string | undefined,
+    onProgress: (line) => console.log(line),
+  };
+  const [action = "status", ...extra] = positionals;
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  switch (action) {
+    case "start": {
+      const result = await startBroker(options);
+      if (!result.started) {
+        console.log(
+          `Kafka already answers on ${result.address}${result.pid ? ` (pid ${result.pid})` : ""}.`,
+        );
+      }
+      return;
+    }
+    case "stop": {
+      const stopped = await stopBroker(options);
+      console.log(stopped ? "Kafka stopped." : "The lab's broker was not running.");
+      return;
+    }
+    case "status": {
+      const status = await brokerStatus(options);
+      const process = status.pid
+        ? `embedded broker running (pid ${status.pid})`
+        : "no embedded broker running";
+      const answer = status.answering ? "answering" : "not answering";
+      console.log(`${status.address}: ${answer}; ${process}; log: ${status.logFile}`);
+      return status.answering ? 0 : 1;
+    }
+    case "logs": {
+      const lines = await brokerLogTail(options, intFlag("--lines", values.lines, { min: 1 }));
+      console.log(lines.length > 0 ? lines.join("\n") : "(no broker log yet)");
+      return;
+    }
+    default:
+      throw new UsageError(`unknown action '${action}': use start, stop, status or logs`);
+  }
+});

@@ -1,0 +1,76 @@
+/**
+ * One consumer group member, as its own process: the seed's consumer1.py and
+ * consumer2.py. `deno task consumer1` is this script with
+ * `--group billing-group --name "Consumer 1"`.
+ *
+ * Ctrl+C / SIGTERM leaves the group cleanly, so the others rebalance at once.
+ *
+ * @module
+ */
+import { intFlag, parseFlags, runMain, stringFlag } from "../lib/cli.ts";
+import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
+import { formatMemberEvent, GroupMember, LAB_TIMING } from "../lib/member.ts";
+import { ensureTopic } from "../lib/topic.ts";
+import { appendRecord } from "../lib/records.ts";
+
+await runMain(async () => {
+  const { values } = parseFlags(Deno.args, "deno task consumer", {
+    group: { type: "string", default: "billing-group", help: "consumer group id" },
+    name: { type: "string", default: "Consumer", help: "name shown in output and as client id" },
+    topic: { type: "string", default: ORDER_TOPIC, help: "topic to consume" },
+    brokers: {
+      type: "string",
+      help: "bootstrap servers (default KAFKA_BROKERS or localhost:9092)",
+    },
+    "session-timeout-ms": {
+      type: "string",
+      default: String(LAB_TIMING.sessionTimeoutMs),
+      help: "how long the group waits for a silent member",
+    },
+    "heartbeat-ms": {
+      type: "string",
+      default: String(LAB_TIMING.heartbeatIntervalMs),
+      help: "heartbeat interval",
+    },
+    record: { type: "string", help: "append every event as JSON lines to this file" },
+  });
+  const brokers = resolveBrokers(values.brokers as string | undefined);
+  const groupId = stringFlag("--group", values.group);
+  const name = stringFlag("--name", values.name);
+  const topic = stringFlag("--topic", values.topic);
+  const sessionTimeoutMs = intFlag("--session-timeout-ms", values["session-timeout-ms"], {
+    min: 1000,
+  });
+  const heartbeatIntervalMs = intFlag("--heartbeat-ms", values["heartbeat-ms"], { min: 100 });
+  const recordFile = values.record as string | undefined;
+
+  await requireBroker(brokers);
+  const admin = createKafka({ brokers, clientId: "lab-admin" }).admin();
+  await admin.connect();
+  try {
+    await ensureTopic(admin, topic);
+  } finally {
+    await admin.disconnect();
+  }
+
+  console.log(`${name} starting (group ${groupId}, topic ${topic})`);
+  const member = await GroupMember.start({
+    brokers,
+    groupId,
+    name,
+    topic,
+    sessionTimeoutMs,
+    heartbeatIntervalMs,
+    onEvent: (event) => {
+      console.log(formatMemberEvent(event));
+      if (recordFile) appendRecord(recordFile, event);
+    },
+  });
+
+  const leave = Promise.withResolvers<void>();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => leave.resolve());
+  }
+  await leave.promise;
+  await member.stop();
+});

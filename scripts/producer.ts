@@ -1,0 +1,46 @@
+/**
+ * The seed's producer: 10 order events, key = i, 500 ms apart.
+ *
+ * @module
+ */
+import { intFlag, parseFlags, runMain, stringFlag } from "../lib/cli.ts";
+import { ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
+import { formatProduced, produceOrders } from "../lib/producer.ts";
+
+await runMain(async () => {
+  const { values } = parseFlags(Deno.args, "deno task producer", {
+    count: { type: "string", default: "10", help: "how many orders to produce" },
+    "interval-ms": { type: "string", default: "500", help: "pause between orders" },
+    start: {
+      type: "string",
+      default: "0",
+      help: "index of the first order (order id 1000 + start)",
+    },
+    topic: { type: "string", default: ORDER_TOPIC, help: "topic to produce to" },
+    brokers: {
+      type: "string",
+      help: "bootstrap servers (default KAFKA_BROKERS or localhost:9092)",
+    },
+  });
+  const brokers = resolveBrokers(values.brokers as string | undefined);
+  const count = intFlag("--count", values.count, { min: 0, max: 10_000_000 });
+  const intervalMs = intFlag("--interval-ms", values["interval-ms"], { min: 0, max: 3_600_000 });
+  const start = intFlag("--start", values.start, { min: 0 });
+  const topic = stringFlag("--topic", values.topic);
+  await requireBroker(brokers);
+
+  const stop = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => stop.abort());
+  }
+  const sent = await produceOrders({
+    brokers,
+    topic,
+    count,
+    start,
+    intervalMs,
+    signal: stop.signal,
+    onProduced: (p) => console.log(formatProduced(p)),
+  });
+  console.log(`Produced ${sent.length} order${sent.length === 1 ? "" : "s"} to ${topic}.`);
+});
