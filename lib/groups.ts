@@ -1,0 +1,201 @@
+/**
+ * Looking at consumer groups from the outside, through the admin API, the
+ * way Kafka's `kafka-consumer-groups.sh --describe` does: who is in the group,
+ * which partitions each member owns, committed offsets, log-end offsets, lag.
+ *
+ * Nothing here joins a group, so it can watch members in other processes.
+ *
+ * @module
+ */
+import { type Admin, AssignerProtocol } from "kafkajs";
+
+/** One member as the group coordinator sees it. */
+export interface MemberInfo {
+  memberId: string;
+  clientId: string;
+  /** As Kafka reports it, e.g. `/127.0.0.1`. */
+  host: string;
+  /** Partitions the member owns, by topic. */
+  assignment: Record<string, number[]>;
+}
+
+/** One partition of a topic the group reads. */
+export interface PartitionState {
+  topic: string;
+  partition: number;
+  /** The group's committed offset (the next offset it will read), or null if none. */
+  currentOffset: number | null;
+  logEndOffset: number;
+  /** logEndOffset − currentOffset, or null without a committed offset. */
+  lag: number | null;
+  /** The member that owns the partition now, if any. */
+  owner?: MemberInfo;
+}
+
+/** A group at one moment. */
+export interface GroupSnapshot {
+  groupId: string;
+  /** Stable, PreparingRebalance, CompletingRebalance, Empty or Dead. */
+  state: string;
+  /** Assignor name, e.g. RoundRobinAssigner (empty when no member). */
+  protocol: string;
+  members: MemberInfo[];
+  /** Assigned or committed partitions, sorted by topic and partition. */
+  partitions: PartitionState[];
+  /** When the snapshot was taken (ms since epoch). */
+  at: number;
+}
+
+function decodeAssignment(buffer: Buffer): Record<string, number[]> {
+  if (!buffer || buffer.length === 0) return {};
+  try {
+    const decoded = AssignerProtocol.MemberAssignment.decode(buffer);
+    const assignment: Record<string, number[]> = {};
+    for (const [topic, partitions] of Object.entries(decoded?.assignment ?? {})) {
+      assignment[topic] = [...partitions].sort((a, b) => a - b);
+    }
+    return assignment;
+  } catch {
+    return {}; // not a consumer protocol assignment
+  }
+}
+
+/**
+ * Takes a snapshot of `groupId`: members with their assignments, and for each
+ * topic it reads (assigned or committed; or `topics` if given) the committed
+ * offset, log-end offset and lag per partition. Partitions that are neither
+ * assigned nor committed are left out, as Kafka's own tool does.
+ *
+ * @example
+ * ```ts
+ * const snapshot = await snapshotGroup(admin, "billing-group");
+ * snapshot.members.map((m) => [m.clientId, m.assignment]);
+ * ```
+ */
+export async function snapshotGroup(
+  admin: Admin,
+  groupId: string,
+  topics?: string[],
+): Promise<GroupSnapshot> {
+  const at = Date.now();
+  const { groups: [group] } = await admin.describeGroups([groupId]);
+  const members: MemberInfo[] = group.members.map((m) => ({
+    memberId: m.memberId,
+    clientId: m.clientId,
+    host: m.clientHost,
+    assignment: decodeAssignment(m.memberAssignment),
+  }));
+  const owners = new Map<string, MemberInfo>();
+  for (const member of members) {
+    for (const [topic, partitions] of Object.entries(member.assignment)) {
+      for (const p of partitions) owners.set(`${topic}/${p}`, member);
+    }
+  }
+  const committed = await admin.fetchOffsets(topics ? { groupId, topics } : { groupId });
+  const committedByKey = new Map<string, number>();
+  for (const { topic, partitions } of committed) {
+    for (const { partition, offset } of partitions) {
+      if (Number(offset) >= 0) committedByKey.set(`${topic}/${partition}`, Number(offset));
+    }
+  }
+  const topicNames = new Set<string>(topics ?? []);
+  for (const key of [...owners.keys(), ...committedByKey.keys()]) {
+    topicNames.add(key.slice(0, key.lastIndexOf("/")));
+  }
+  const partitions: PartitionState[] = [];
+  for (const topic of [...topicNames].sort()) {
+    const ends = await admin.fetchTopicOffsets(topic);
+    for (const end of ends.sort((a, b) => a.partition - b.partition)) {
+      const key = `${topic}/${end.partition}`;
+      const currentOffset = committedByKey.get(key) ?? null;
+      const owner = owners.get(key);
+      if (currentOffset === null && !owner && !topics) continue;
+      const logEndOffset = Number(end.high);
+      partitions.push({
+        topic,
+        partition: end.partition,
+        currentOffset,
+        logEndOffset,
+        lag: currentOffset === null ? null : Math.max(0, logEndOffset - currentOffset),
+        owner,
+      });
+    }
+  }
+  return { groupId, state: group.state, protocol: group.protocol, members, partitions, at };
+}
+
+/**
+ * Polls {@linkcode snapshotGroup} until `condition` holds or `timeoutMs`
+ * passes; resolves to the last snapshot and whether the condition held.
+ *
+ * @example
+ * ```ts
+ * const { ok } = await waitForGroup(admin, "billing-group",
+ *   (s) => s.state === "Stable" && s.members.length === 2, 15_000);
+ * ```
+ */
+export async function waitForGroup(
+  admin: Admin,
+  groupId: string,
+  condition: (snapshot: GroupSnapshot) => boolean,
+  timeoutMs: number,
+  options: { topics?: string[]; pollMs?: number } = {},
+): Promise<{ ok: boolean; snapshot: GroupSnapshot }> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const snapshot = await snapshotGroup(admin, groupId, options.topics);
+    if (condition(snapshot)) return { ok: true, snapshot };
+    if (Date.now() >= deadline) return { ok: false, snapshot };
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 200));
+  }
+}
+
+/**
+ * True when the group is Stable and every partition of `topic` has an owner:
+ * the moment a rebalance is over and consuming can go on.
+ *
+ * @example
+ * ```ts
+ * await waitForGroup(admin, "billing-group", (s) => allPartitionsOwned(s, "order-events", 3), 15_000);
+ * ```
+ */
+export function allPartitionsOwned(
+  snapshot: GroupSnapshot,
+  topic: string,
+  partitionCount: number,
+): boolean {
+  if (snapshot.state !== "Stable") return false;
+  const owned = new Set(snapshot.members.flatMap((m) => m.assignment[topic] ?? []));
+  return owned.size === partitionCount;
+}
+
+/**
+ * Total lag of the group on `topic` (partitions without a committed offset
+ * count their whole log), or 0 when nothing is behind.
+ *
+ * @example
+ * ```ts
+ * totalLag(await snapshotGroup(admin, "billing-group", ["order-events"]), "order-events");
+ * ```
+ */
+export function totalLag(snapshot: GroupSnapshot, topic: string): number {
+  return snapshot.partitions
+    .filter((p) => p.topic === topic)
+    .reduce((sum, p) => sum + (p.lag ?? p.logEndOffset), 0);
+}
+
+/**
+ * The log-end offset of each partition of `topic`, indexed by partition:
+ * the offset the next produced message will get.
+ *
+ * @example
+ * ```ts
+ * const before = await logEndOffsets(admin, "order-events"); // [4, 3, 3]
+ * ```
+ */
+export async function logEndOffsets(admin: Admin, topic: string): Promise<number[]> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  const ends: number[] = [];
+  for (const o of offsets) ends[o.partition] = Number(o.high);
+  return ends;
+}

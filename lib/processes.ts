@@ -1,0 +1,185 @@
+/**
+ * Group members and producers as separate processes, started with the very
+ * scripts a learner runs in a terminal (`scripts/consumer.ts`,
+ * `scripts/producer.ts`). The demo, the lessons and the tests use this to
+ * show what only separate processes show: a member killed with SIGKILL, a
+ * member leaving with Ctrl+C, output interleaved across terminals.
+ *
+ * @module
+ */
+import { readRecords } from "./records.ts";
+import type { MemberEvent } from "./member.ts";
+
+const SCRIPTS = new URL("../scripts/", import.meta.url).pathname;
+
+/** Options for {@linkcode spawnMember}. */
+export interface SpawnMemberOptions {
+  groupId: string;
+  name: string;
+  brokers: string[];
+  topic?: string;
+  /** JSON-lines record of every event (default: a new temp file). */
+  recordFile?: string;
+  /** More flags for `scripts/consumer.ts`, e.g. `["--session-timeout-ms", "6000"]`. */
+  extraArgs?: string[];
+  /** Each line the member prints (stdout and stderr). Default: ignore. */
+  onLine?: (line: string) => void;
+}
+
+/** A member running as its own `scripts/consumer.ts` process. */
+export interface MemberProcess {
+  name: string;
+  pid: number;
+  recordFile: string;
+  /** Every line printed so far. */
+  lines: string[];
+  /** Resolves with the exit code when the process ends. */
+  exited: Promise<number>;
+  /** Events recorded so far (read from the record file). */
+  events(): Promise<MemberEvent[]>;
+  /** Ctrl+C's equivalent: SIGTERM, the member leaves the group cleanly. */
+  stop(): Promise<number>;
+  /** A crash: SIGKILL, no goodbye; the group notices after the session timeout. */
+  kill(): Promise<number>;
+}
+
+async function pumpLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  let buffer = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    const lines = buffer.split("\n");
+    buffer = lines.pop() ?? "";
+    lines.forEach(onLine);
+  }
+  if (buffer !== "") onLine(buffer);
+}
+
+function spawnScript(
+  script: string,
+  args: string[],
+  onLine: (line: string) => void,
+): { child: Deno.ChildProcess; done: Promise<number> } {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${SCRIPTS}${script}`, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const pumps = Promise.all([pumpLines(child.stdout, onLine), pumpLines(child.stderr, onLine)]);
+  const done = (async () => {
+    const status = await child.status;
+    await pumps;
+    return status.code;
+  })();
+  return { child, done };
+}
+
+/**
+ * Starts `scripts/consumer.ts` as a process and resolves once it has been
+ * assigned partitions (or found itself idle) for the first time.
+ *
+ * @example
+ * ```ts
+ * const member = await spawnMember({ groupId: "billing-group", name: "Consumer 1",
+ *   brokers: ["localhost:9092"], onLine: console.log });
+ * await member.stop();
+ * ```
+ */
+export async function spawnMember(
+  options: SpawnMemberOptions,
+  readyTimeoutMs = 30_000,
+): Promise<MemberProcess> {
+  const recordFile = options.recordFile ?? await Deno.makeTempFile({ suffix: ".jsonl" });
+  const lines: string[] = [];
+  const assigned = Promise.withResolvers<void>();
+  const { child, done } = spawnScript("consumer.ts", [
+    "--group",
+    options.groupId,
+    "--name",
+    options.name,
+    "--brokers",
+    options.brokers.join(","),
+    ...(options.topic ? ["--topic", options.topic] : []),
+    "--record",
+    recordFile,
+    ...(options.extraArgs ?? []),
+  ], (line) => {
+    lines.push(line);
+    options.onLine?.(line);
+    if (line.startsWith(`${options.name} assigned:`)) assigned.resolve();
+  });
+  const signalAndWait = (signal: Deno.Signal) => {
+    try {
+      child.kill(signal);
+    } catch {
+      // already exited
+    }
+    return done;
+  };
+  const member: MemberProcess = {
+    name: options.name,
+    pid: child.pid,
+    recordFile,
+    lines,
+    exited: done,
+    events: () => readRecords(recordFile),
+    stop: () => signalAndWait("SIGTERM"),
+    kill: () => signalAndWait("SIGKILL"),
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    assigned.promise.then(() => "ready" as const),
+    done.then(() => "exited" as const),
+    new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), readyTimeoutMs)),
+  ]);
+  clearTimeout(timer);
+  if (outcome !== "ready") {
+    await member.kill();
+    const why = lines.filter((l) => l.startsWith("error:")).at(-1) ?? lines.at(-1) ?? "no output";
+    throw new Error(
+      `${options.name} ${outcome === "exited" ? "exited" : "was not assigned in time"}: ${why}`,
+    );
+  }
+  return member;
+}
+
+/** Options for {@linkcode runProducer}. */
+export interface RunProducerOptions {
+  brokers: string[];
+  topic?: string;
+  count?: number;
+  intervalMs?: number;
+  start?: number;
+  onLine?: (line: string) => void;
+}
+
+/**
+ * Runs `scripts/producer.ts` as a process to completion; resolves with its
+ * exit code and output lines.
+ *
+ * @example
+ * ```ts
+ * const { code } = await runProducer({ brokers: ["localhost:9092"], count: 10, intervalMs: 100 });
+ * ```
+ */
+export async function runProducer(
+  options: RunProducerOptions,
+): Promise<{ code: number; lines: string[] }> {
+  const lines: string[] = [];
+  const { done } = spawnScript("producer.ts", [
+    "--brokers",
+    options.brokers.join(","),
+    ...(options.topic ? ["--topic", options.topic] : []),
+    ...(options.count !== undefined ? ["--count", String(options.count)] : []),
+    ...(options.intervalMs !== undefined ? ["--interval-ms", String(options.intervalMs)] : []),
+    ...(options.start !== undefined ? ["--start", String(options.start)] : []),
+  ], (line) => {
+    lines.push(line);
+    options.onLine?.(line);
+  });
+  return { code: await done, lines };
+}
