@@ -268,23 +268,20 @@ export class GroupMember {
   }
 
   /**
+   * Calls `listener` after every event of this member; returns a function
+   * that unsubscribes.
+   */
+  onChange(listener: () => void): () => void {
+    this.#waiters.add(listener);
+    return () => this.#waiters.delete(listener);
+  }
+
+  /**
    * Waits until `condition(this)` holds or `timeoutMs` passes; resolves to
    * whether it held. Re-checked after every event, so it never polls.
    */
   waitFor(condition: (member: this) => boolean, timeoutMs: number): Promise<boolean> {
-    if (condition(this)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const finish = (result: boolean) => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-        resolve(result);
-      };
-      const check = () => {
-        if (condition(this)) finish(true);
-      };
-      const timer = setTimeout(() => finish(condition(this)), timeoutMs);
-      this.#waiters.add(check);
-    });
+    return waitForMembers([this], () => condition(this), timeoutMs);
   }
 
   /** Waits until the member has been through its first rebalance. */
@@ -302,4 +299,34 @@ export class GroupMember {
     await this.#consumer.disconnect();
     this.#emit({ type: "stopped", member: this.name, groupId: this.groupId, at: Date.now() });
   }
+}
+
+/**
+ * Waits until `condition()` holds or `timeoutMs` passes, re-checking after
+ * every event of any of `members`; resolves to whether it held. Use it for
+ * conditions over a whole group ("all messages received between them").
+ *
+ * @example
+ * ```ts
+ * await waitForMembers(members, () => members.flatMap((m) => m.received).length >= 10, 15_000);
+ * ```
+ */
+export function waitForMembers(
+  members: GroupMember[],
+  condition: () => boolean,
+  timeoutMs: number,
+): Promise<boolean> {
+  if (condition()) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const unsubscribe = members.map((m) => m.onChange(check));
+    const timer = setTimeout(() => finish(condition()), timeoutMs);
+    function finish(result: boolean) {
+      clearTimeout(timer);
+      unsubscribe.forEach((off) => off());
+      resolve(result);
+    }
+    function check() {
+      if (condition()) finish(true);
+    }
+  });
 }

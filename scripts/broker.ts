@@ -1,5 +1,5 @@
 /**
- * `deno task broker start|stop|status|logs`: the lab's embedded Kafka broker.
+ * `deno task broker start|stop|status|logs|fetch`: the lab's embedded Kafka broker.
  *
  * @module
  */
@@ -7,7 +7,10 @@ import { intFlag, parseFlags, runMain, UsageError } from "../lib/cli.ts";
 import {
   brokerLogTail,
   type BrokerOptions,
+  brokerPaths,
   brokerStatus,
+  fetchKafkaJars,
+  findJava,
   startBroker,
   stopBroker,
 } from "../lib/broker.ts";
@@ -17,7 +20,7 @@ await runMain(async () => {
     port: { type: "string", help: "client port on 127.0.0.1 (default 9092 or KAFKA_PORT)" },
     "data-dir": { type: "string", help: "state folder (default .lab/broker or LAB_BROKER_DIR)" },
     lines: { type: "string", default: "40", help: "logs: how many lines to show" },
-  }, { positionals: "start|stop|status|logs" });
+  }, { positionals: "start|stop|status|logs|fetch" });
   const options: BrokerOptions = {
     port: values.port === undefined
       ? undefined
@@ -51,12 +54,17 @@ await runMain(async () => {
       console.log(`${status.address}: ${answer}; ${process}; log: ${status.logFile}`);
       return status.answering ? 0 : 1;
     }
+    case "fetch":
+      await fetchKafkaJars(brokerPaths(options), options.onProgress);
+      await findJava();
+      console.log("Kafka jars are in place and Java 17+ is available.");
+      return;
     case "logs": {
       const lines = await brokerLogTail(options, intFlag("--lines", values.lines, { min: 1 }));
       console.log(lines.length > 0 ? lines.join("\n") : "(no broker log yet)");
       return;
     }
     default:
-      throw new UsageError(`unknown action '${action}': use start, stop, status or logs`);
+      throw new UsageError(`unknown action '${action}': use start, stop, status, logs or fetch`);
   }
 });

@@ -1,0 +1,52 @@
+/**
+ * Test harness: one real Kafka broker for the whole run, and unique names so
+ * tests never see each other's topics or groups.
+ *
+ * The broker is `KAFKA_BROKERS` when set, else the lab's embedded broker,
+ * started on first use if nothing answers (`deno task test` starts it once
+ * before the tests and stops it after).
+ *
+ * @module
+ */
+import type { Admin } from "kafkajs";
+import { brokerAddress, brokerPaths, startBroker } from "../lib/broker.ts";
+import { createKafka } from "../lib/config.ts";
+import { ensureTopic } from "../lib/topic.ts";
+
+let brokers: Promise<string[]> | undefined;
+
+/** Bootstrap servers of the test broker, starting the embedded one if needed. */
+export function testBrokers(): Promise<string[]> {
+  brokers ??= (async () => {
+    const fromEnv = Deno.env.get("KAFKA_BROKERS");
+    if (fromEnv) return fromEnv.split(",");
+    await startBroker();
+    return [brokerAddress(brokerPaths())];
+  })();
+  return brokers;
+}
+
+/** A name no other test (or earlier run) uses: `prefix-<time>-<random>`. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+/** Runs `fn` with a connected admin client, and always disconnects it. */
+export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = createKafka({ brokers: await testBrokers(), clientId: "lab-test" }).admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Creates a fresh 3-partition topic with a unique name and returns the name. */
+export function freshTopic(prefix = "orders"): Promise<string> {
+  const topic = uniqueName(prefix);
+  return withAdmin(async (admin) => {
+    await ensureTopic(admin, topic);
+    return topic;
+  });
+}

@@ -1,0 +1,196 @@
+import { intFlag, parseFlags, stringFlag, UsageError } from "../lib/cli.ts";
+import { resolveBrokers } from "../lib/config.ts";
+import { clientIdFor, formatMemberEvent } from "../lib/member.ts";
+import { orderEvent, parseOrder } from "../lib/orders.ts";
+import { formatProduced } from "../lib/producer.ts";
+import { AssignmentDiagram, Table } from "../lib/render.ts";
+import { summarizeRun, verdict } from "../lib/summary.ts";
+import type { MemberEvent } from "../lib/member.ts";
+import { assertEquals, assertMatch, assertThrows, assertTrue } from "./assert.ts";
+
+Deno.test("parseFlags rejects unknown flags with a usage error", () => {
+  const spec = { count: { type: "string" as const, help: "n" } };
+  assertEquals(parseFlags(["--count", "3"], "producer", spec).values.count, "3");
+  const error = assertThrowsUsage(() => parseFlags(["--cont", "3"], "producer", spec));
+  assertMatch(error.message, /Unknown option '--cont'/);
+  assertEquals(error.exitCode, 2);
+});
+
+Deno.test("intFlag and stringFlag validate values", () => {
+  assertEquals(intFlag("--count", "10"), 10);
+  assertMatch(
+    assertThrowsUsage(() => intFlag("--count", "ten")).message,
+    /--count must be a whole number/,
+  );
+  assertThrowsUsage(() => intFlag("--count", "-1"));
+  assertThrowsUsage(() => intFlag("--members", "7", { min: 1, max: 6 }));
+  assertEquals(stringFlag("--group", " billing-group "), "billing-group");
+  assertThrowsUsage(() => stringFlag("--group", ""));
+});
+
+Deno.test("resolveBrokers: flag, then KAFKA_BROKERS, then localhost:9092", () => {
+  assertEquals(resolveBrokers("a:1,b:2"), ["a:1", "b:2"]);
+  const saved = Deno.env.get("KAFKA_BROKERS");
+  try {
+    Deno.env.delete("KAFKA_BROKERS");
+    assertEquals(resolveBrokers(), ["localhost:9092"]);
+    Deno.env.set("KAFKA_BROKERS", "kafka.example:9093");
+    assertEquals(resolveBrokers(), ["kafka.example:9093"]);
+  } finally {
+    if (saved === undefined) Deno.env.delete("KAFKA_BROKERS");
+    else Deno.env.set("KAFKA_BROKERS", saved);
+  }
+  assertThrowsUsage(() => resolveBrokers("localhost"));
+});
+
+Deno.test("orders are the seed's and bad ones are named", () => {
+  assertEquals(orderEvent(3), { order_id: "1003", amount: 30 });
+  assertEquals(parseOrder('{"order_id":"1000","amount":0}').order?.order_id, "1000");
+  assertEquals(parseOrder("").problem, "empty value");
+  assertEquals(parseOrder("{oops").problem, "invalid JSON");
+  assertEquals(parseOrder('{"amount":5}').problem, "missing order_id");
+});
+
+Deno.test("members and the producer print the seed's lines", () => {
+  const base = { member: "Consumer 1", groupId: "billing-group", at: 0 };
+  assertEquals(
+    formatMemberEvent({
+      ...base,
+      type: "message",
+      partition: 0,
+      offset: 4,
+      key: "0",
+      value: '{"order_id":"1000","amount":0}',
+      order: { order_id: "1000", amount: 0 },
+    }),
+    'Consumer 1 got message: {"order_id":"1000","amount":0} from partition 0',
+  );
+  const assigned = {
+    ...base,
+    type: "assigned" as const,
+    memberId: "m",
+    isLeader: false,
+    durationMs: 5,
+  };
+  assertEquals(
+    formatMemberEvent({ ...assigned, member: "Consumer 4", partitions: [] }),
+    "Consumer 4 assigned: none (idle) [rebalance took 5 ms]",
+  );
+  assertEquals(
+    formatMemberEvent({ ...assigned, partitions: [0, 2] }),
+    "Consumer 1 assigned: partitions 0, 2 [rebalance took 5 ms]",
+  );
+  assertEquals(
+    formatProduced({
+      key: "1",
+      order: orderEvent(1),
+      value: '{"order_id":"1001","amount":10}',
+      partition: 0,
+      offset: 7,
+    }),
+    'Produced: {"order_id":"1001","amount":10} -> partition 0 @ offset 7',
+  );
+  assertEquals(clientIdFor("Consumer 1"), "consumer-1");
+});
+
+function message(member: string, partition: number, offset: number): MemberEvent {
+  return {
+    type: "message",
+    member,
+    groupId: "g",
+    partition,
+    offset,
+    key: null,
+    value: "{}",
+    order: { order_id: "x", amount: 0 },
+    at: 0,
+  };
+}
+
+Deno.test("summarizeRun finds missing, duplicated and shared messages", () => {
+  const assigned = (member: string, partitions: number[]): MemberEvent => ({
+    type: "assigned",
+    member,
+    groupId: "g",
+    memberId: member,
+    partitions,
+    isLeader: false,
+    durationMs: 1,
+    at: 0,
+  });
+  const ranges = [{ partition: 0, from: 0, to: 2 }, { partition: 1, from: 5, to: 7 }];
+  const clean = summarizeRun([
+    { name: "A", events: [assigned("A", [0]), message("A", 0, 0), message("A", 0, 1)] },
+    {
+      name: "B",
+      events: [assigned("B", [1]), message("B", 1, 5), message("B", 1, 6), message("B", 1, 4)],
+    },
+  ], ranges);
+  assertEquals(clean.expected, 4);
+  assertEquals(clean.members.map((m) => [m.name, m.partitions, m.messages]), [["A", [0], 2], ["B", [
+    1,
+  ], 2]]);
+  assertMatch(verdict(clean), /^Verdict: OK: all 4 messages consumed, none duplicated/);
+
+  const messy = summarizeRun([
+    { name: "A", events: [message("A", 0, 0), message("A", 1, 5)] },
+    { name: "B", events: [message("B", 1, 5)] },
+  ], ranges);
+  assertEquals(messy.missing, [{ partition: 0, offset: 1 }, { partition: 1, offset: 6 }]);
+  assertEquals(messy.duplicates, [{ partition: 1, offset: 5, by: ["A", "B"] }]);
+  assertEquals(messy.sharedPartitions, [1]);
+  assertMatch(
+    verdict(messy),
+    /2 not consumed; 1 duplicated; partition\(s\) 1 read by more than one member/,
+  );
+});
+
+Deno.test("the assignment diagram draws the seed's picture", () => {
+  const diagram = new AssignmentDiagram({
+    topic: "order-events",
+    partitionCount: 3,
+    groupId: "billing-group",
+    members: [1, 2, 3].map((i) => ({ name: `Consumer ${i}`, partitions: [i - 1] })),
+  });
+  assertEquals(
+    String(diagram),
+    [
+      "Topic: order-events (3 partitions)",
+      "+-----------+-----------+-----------+",
+      "| Partition | Partition | Partition |",
+      "|     0     |     1     |     2     |",
+      "+-----------+-----------+-----------+",
+      "",
+      "Consumer Group: billing-group",
+      "+--------------+--------------+--------------+",
+      "| Consumer 1   | Consumer 2   | Consumer 3   |",
+      "| reads from 0 | reads from 1 | reads from 2 |",
+      "+--------------+--------------+--------------+",
+    ].join("\n"),
+  );
+  const display = (diagram as unknown as Record<symbol, () => Record<string, string>>)[
+    Symbol.for("Jupyter.display")
+  ]();
+  assertTrue(display["image/svg+xml"].startsWith("<svg"));
+  assertEquals(display["text/plain"], String(diagram));
+});
+
+Deno.test("tables print aligned text with '-' for missing values, and HTML for notebooks", () => {
+  const table = new Table(["GROUP", "LAG"], [["billing-group", 0], ["inventory-group", null]]);
+  assertEquals(String(table), "GROUP            LAG\nbilling-group    0\ninventory-group  -");
+  assertMatch(table.toHTML(), /<td style="text-align:left">inventory-group<\/td>/);
+});
+
+function assertThrowsUsage(fn: () => unknown): UsageError {
+  let caught: unknown;
+  assertThrows(() => {
+    try {
+      fn();
+    } catch (error) {
+      caught = error;
+      throw error;
+    }
+  });
+  assertTrue(caught instanceof UsageError, `expected a UsageError, got ${caught}`);
+  return caught;
+}
