@@ -42,6 +42,13 @@ export interface MemberOptions {
   rebalanceTimeoutMs?: number;
   /** Where to start when the group has no committed offset (default: earliest, as in the seed). */
   fromBeginning?: boolean;
+  /** Simulated work per message, in ms (default 0). */
+  processMs?: number;
+  /**
+   * `auto` (default): kafkajs commits after each batch it hands over.
+   * `manual`: the member commits each message's offset right after processing it.
+   */
+  commit?: "auto" | "manual";
   /** Called for every event, in order. */
   onEvent?: (event: MemberEvent) => void;
 }
@@ -156,6 +163,8 @@ export class GroupMember {
   readonly groupId: string;
   readonly topic: string;
   #consumer: Consumer;
+  #processMs: number;
+  #manualCommit: boolean;
   #onEvent: (event: MemberEvent) => void;
   #waiters = new Set<() => void>();
   #stopped = false;
@@ -165,6 +174,8 @@ export class GroupMember {
     this.groupId = options.groupId;
     this.topic = options.topic ?? ORDER_TOPIC;
     this.#consumer = consumer;
+    this.#processMs = options.processMs ?? 0;
+    this.#manualCommit = options.commit === "manual";
     this.#onEvent = options.onEvent ?? (() => {});
   }
 
@@ -190,7 +201,10 @@ export class GroupMember {
         topics: [member.topic],
         fromBeginning: options.fromBeginning ?? true,
       });
-      await consumer.run({ eachMessage: (payload) => member.#handle(payload) });
+      await consumer.run({
+        autoCommit: options.commit !== "manual",
+        eachMessage: (payload) => member.#handle(payload),
+      });
     } catch (error) {
       await consumer.disconnect().catch(() => {});
       throw error;
@@ -229,10 +243,13 @@ export class GroupMember {
     });
   }
 
-  #handle({ partition, message }: EachMessagePayload): Promise<void> {
+  async #handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
     const value = message.value?.toString("utf8") ?? null;
     const offset = Number(message.offset);
     const parsed = parseOrder(value);
+    if (this.#processMs > 0 && !parsed.problem) {
+      await new Promise((r) => setTimeout(r, this.#processMs));
+    }
     if (parsed.problem) {
       this.#emit({
         type: "malformed",
@@ -243,22 +260,24 @@ export class GroupMember {
         problem: parsed.problem,
         at: Date.now(),
       });
-      return Promise.resolve();
+    } else {
+      const event: MessageEvent = {
+        type: "message",
+        member: this.name,
+        groupId: this.groupId,
+        partition,
+        offset,
+        key: message.key?.toString("utf8") ?? null,
+        value: value!,
+        order: parsed.order,
+        at: Date.now(),
+      };
+      this.received.push(event);
+      this.#emit(event);
     }
-    const event: MessageEvent = {
-      type: "message",
-      member: this.name,
-      groupId: this.groupId,
-      partition,
-      offset,
-      key: message.key?.toString("utf8") ?? null,
-      value: value!,
-      order: parsed.order,
-      at: Date.now(),
-    };
-    this.received.push(event);
-    this.#emit(event);
-    return Promise.resolve();
+    if (this.#manualCommit) {
+      await this.#consumer.commitOffsets([{ topic, partition, offset: String(offset + 1) }]);
+    }
   }
 
   #emit(event: MemberEvent) {

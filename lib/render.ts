@@ -61,11 +61,15 @@ export class Table {
 
   /** An HTML table. */
   toHTML(): string {
-    const head = this.columns.map((c) => `<th style="text-align:left">${escapeHtml(c)}</th>`)
+    const head = this.columns.map((c) =>
+      `<th style="text-align:left;padding:2px 12px 2px 0">${escapeHtml(c)}</th>`
+    )
       .join("");
     const body = this.rows.map((r) =>
       `<tr>${
-        r.map((c) => `<td style="text-align:left">${escapeHtml(cellText(c))}</td>`).join("")
+        r.map((c) =>
+          `<td style="text-align:left;padding:2px 12px 2px 0">${escapeHtml(cellText(c))}</td>`
+        ).join("")
       }</tr>`
     ).join("");
     const caption = this.title
@@ -149,10 +153,10 @@ export class AssignmentDiagram {
   /** An SVG drawing: partition boxes on top, member boxes below, arrows between. */
   toSVG(): string {
     const { topic, partitionCount, groupId, members } = this.model;
-    const boxW = 130, boxH = 46, gap = 24, top = 34, memberTop = 170;
+    const boxW = 130, boxH = 46, gap = 24, top = 34, memberTop = 150;
     const columns = Math.max(partitionCount, members.length, 1);
     const width = columns * (boxW + gap) + gap;
-    const height = memberTop + boxH + 30;
+    const height = memberTop + boxH + 34;
     const x = (i: number, count: number) =>
       (width - (count * boxW + (count - 1) * gap)) / 2 + i * (boxW + gap);
     const palette = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1"];
@@ -199,7 +203,7 @@ export class AssignmentDiagram {
       for (const p of m.partitions) {
         const px = x(p, partitionCount) + boxW / 2;
         parts.push(
-          `<line x1="${px}" y1="${top + boxH}" x2="${mx + boxW / 2}" y2="${memberTop - 22}" ` +
+          `<line x1="${px}" y1="${top + boxH}" x2="${mx + boxW / 2}" y2="${memberTop - 3}" ` +
             `stroke="#555" stroke-width="1.5" marker-end="url(#arrow)" class="owns" ` +
             `data-partition="${p}" data-member="${escapeHtml(m.name)}"/>`,
         );
@@ -216,4 +220,82 @@ export class AssignmentDiagram {
   [DENO_INSPECT](): string {
     return this.toString();
   }
+}
+
+/** Anything a {@linkcode Report} can hold: a line of text, a table or a diagram. */
+export type ReportPart = string | Table | AssignmentDiagram;
+
+/**
+ * Several parts shown together: text lines, tables and diagrams, as plain
+ * text in a terminal and as HTML with inline SVG in a notebook.
+ *
+ * @example
+ * ```ts
+ * const report = new Report([
+ *   "Group billing-group after the rebalance",
+ *   new Table(["MEMBER", "PARTITIONS"], [["Consumer 1", "0, 1, 2"]]),
+ * ]);
+ * console.log(String(report));
+ * ```
+ */
+export class Report {
+  constructor(readonly parts: ReportPart[]) {}
+
+  toString(): string {
+    return this.parts.map(String).join("\n\n");
+  }
+
+  /** HTML: text as paragraphs, tables as HTML tables, diagrams as inline SVG. */
+  toHTML(): string {
+    return this.parts.map((part) => {
+      if (part instanceof Table) return part.toHTML();
+      if (part instanceof AssignmentDiagram) return `<div>${part.toSVG()}</div>`;
+      return `<p>${escapeHtml(part)}</p>`;
+    }).join("\n");
+  }
+
+  [JUPYTER_DISPLAY](): Record<string, string> {
+    return { "text/plain": this.toString(), "text/html": this.toHTML() };
+  }
+
+  [DENO_INSPECT](): string {
+    return this.toString();
+  }
+}
+
+interface JupyterApi {
+  display(value: unknown, options?: { raw?: boolean }): Promise<void>;
+}
+
+/** The Deno kernel's `Deno.jupyter`, or undefined outside `deno jupyter`. */
+function jupyterApi(): JupyterApi | undefined {
+  try {
+    return (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
+  } catch {
+    return undefined; // "only available in `deno jupyter`": we are in a script
+  }
+}
+
+/**
+ * Shows values: in a notebook as rich output (HTML, SVG) through
+ * `Deno.jupyter.display`, in a terminal as text.
+ *
+ * Why not just end the cell with the value? Deno's kernel sometimes drops a
+ * cell's final result when the cell ends right after producing it. A display
+ * sent during the cell, followed by a short pause, always arrives.
+ *
+ * @example
+ * ```ts
+ * await show(new Table(["A"], [[1]]));
+ * ```
+ */
+export async function show(...values: unknown[]): Promise<void> {
+  const jupyter = jupyterApi();
+  for (const value of values) {
+    if (!jupyter) console.log(String(value));
+    else if (typeof value === "string") {
+      await jupyter.display({ "text/plain": value }, { raw: true });
+    } else await jupyter.display(value);
+  }
+  if (jupyter) await new Promise((r) => setTimeout(r, 100));
 }

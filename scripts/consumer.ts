@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { intFlag, parseFlags, runMain, stringFlag } from "../lib/cli.ts";
+import { intFlag, parseFlags, runMain, stringFlag, UsageError } from "../lib/cli.ts";
 import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
 import { formatMemberEvent, GroupMember, LAB_TIMING } from "../lib/member.ts";
 import { ensureTopic } from "../lib/topic.ts";
@@ -33,6 +33,16 @@ await runMain(async () => {
       help: "heartbeat interval",
     },
     record: { type: "string", help: "append every event as JSON lines to this file" },
+    "process-ms": { type: "string", default: "0", help: "simulated work per message (ms)" },
+    commit: {
+      type: "string",
+      default: "auto",
+      help: "auto: commit after each batch; manual: after each message",
+    },
+    "crash-after": {
+      type: "string",
+      help: "exit abruptly, without committing, after processing N messages",
+    },
   });
   const brokers = resolveBrokers(values.brokers as string | undefined);
   const groupId = stringFlag("--group", values.group);
@@ -43,6 +53,14 @@ await runMain(async () => {
   });
   const heartbeatIntervalMs = intFlag("--heartbeat-ms", values["heartbeat-ms"], { min: 100 });
   const recordFile = values.record as string | undefined;
+  const processMs = intFlag("--process-ms", values["process-ms"], { max: 600_000 });
+  const commit = values.commit;
+  if (commit !== "auto" && commit !== "manual") {
+    throw new UsageError(`--commit must be auto or manual, got '${commit}'`);
+  }
+  const crashAfter = values["crash-after"] === undefined
+    ? undefined
+    : intFlag("--crash-after", values["crash-after"], { min: 1 });
 
   await requireBroker(brokers);
   const admin = createKafka({ brokers, clientId: "lab-admin" }).admin();
@@ -53,6 +71,7 @@ await runMain(async () => {
     await admin.disconnect();
   }
 
+  let processed = 0;
   console.log(`${name} starting (group ${groupId}, topic ${topic})`);
   const member = await GroupMember.start({
     brokers,
@@ -61,9 +80,16 @@ await runMain(async () => {
     topic,
     sessionTimeoutMs,
     heartbeatIntervalMs,
+    processMs,
+    commit,
     onEvent: (event) => {
       console.log(formatMemberEvent(event));
       if (recordFile) appendRecord(recordFile, event);
+      if (event.type === "message" && crashAfter !== undefined && ++processed >= crashAfter) {
+        // A crash: no LeaveGroup, no commit of the batch in progress.
+        console.log(`${name} crashes after ${processed} messages, before committing`);
+        Deno.exit(137);
+      }
     },
   });
 

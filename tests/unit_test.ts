@@ -178,7 +178,7 @@ Deno.test("the assignment diagram draws the seed's picture", () => {
 Deno.test("tables print aligned text with '-' for missing values, and HTML for notebooks", () => {
   const table = new Table(["GROUP", "LAG"], [["billing-group", 0], ["inventory-group", null]]);
   assertEquals(String(table), "GROUP            LAG\nbilling-group    0\ninventory-group  -");
-  assertMatch(table.toHTML(), /<td style="text-align:left">inventory-group<\/td>/);
+  assertMatch(table.toHTML(), /<td [^>]*>inventory-group<\/td>/);
 });
 
 function assertThrowsUsage(fn: () => unknown): UsageError {

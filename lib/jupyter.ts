@@ -1,0 +1,170 @@
+/**
+ * Jupyter for the lessons: a project-local Python venv (`.venv`) with the
+ * packages in `jupyter/requirements*.txt`, the project's own Deno kernelspec
+ * (`jupyter/kernels/deno`, found through `JUPYTER_PATH`), and headless
+ * execution of a notebook for tests and CI.
+ *
+ * @module
+ */
+import { LabError } from "./cli.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const VENV = `${ROOT}.venv`;
+/** The folder `JUPYTER_PATH` points at: it holds `kernels/deno/kernel.json`. */
+export const JUPYTER_DIR = `${ROOT}jupyter`;
+
+/**
+ * Environment for any Jupyter command: the project's kernelspec first on
+ * `JUPYTER_PATH`, the venv's tools first on `PATH`, and the running Deno on
+ * `PATH` so the kernel is the same Deno.
+ *
+ * @example
+ * ```ts
+ * jupyterEnv().JUPYTER_PATH; // ".../jupyter"
+ * ```
+ */
+export function jupyterEnv(): Record<string, string> {
+  const denoDir = Deno.execPath().replace(/\/[^/]+$/, "");
+  return {
+    JUPYTER_PATH: JUPYTER_DIR,
+    PATH: `${VENV}/bin:${denoDir}:${Deno.env.get("PATH") ?? ""}`,
+    NO_COLOR: "1",
+  };
+}
+
+async function run(cmd: string, args: string[], quiet = true): Promise<void> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(cmd, {
+      args,
+      env: jupyterEnv(),
+      stdout: quiet ? "piped" : "inherit",
+      stderr: quiet ? "piped" : "inherit",
+    }).output();
+  } catch {
+    throw new LabError(`${cmd} was not found: install Python 3.9+ (with venv and pip)`);
+  }
+  if (!out.success) {
+    const text = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1);
+    throw new LabError(`${cmd} ${args.slice(0, 3).join(" ")} failed: ${text}`);
+  }
+}
+
+/**
+ * Creates `.venv` if needed and installs `jupyter/<requirements>` into it,
+ * once per version of that file.
+ *
+ * @example
+ * ```ts
+ * await ensureJupyter("requirements.txt", console.log);
+ * ```
+ */
+export async function ensureJupyter(
+  requirements: "requirements.txt" | "requirements-lab.txt" = "requirements.txt",
+  onProgress: (line: string) => void = () => {},
+): Promise<void> {
+  const file = `${JUPYTER_DIR}/${requirements}`;
+  const wanted = await Deno.readTextFile(file);
+  const marker = `${VENV}/.installed-${requirements}`;
+  try {
+    if (await Deno.readTextFile(marker) === wanted) return;
+  } catch {
+    // not installed yet
+  }
+  try {
+    await Deno.stat(`${VENV}/bin/python`);
+  } catch {
+    onProgress("Creating a Python venv in .venv ...");
+    await run("python3", ["-m", "venv", VENV]);
+  }
+  onProgress(`Installing ${requirements.replace(".txt", "")} from PyPI into .venv ...`);
+  await run(`${VENV}/bin/python`, ["-m", "pip", "install", "--quiet", "-r", file]);
+  await Deno.writeTextFile(marker, wanted);
+}
+
+/** One output of an executed cell, flattened to text. */
+export interface CellOutput {
+  type: "stream" | "execute_result" | "display_data" | "error";
+  /** Stream text, or the `text/plain` form of a result. */
+  text: string;
+  /** The `text/html` form, if any. */
+  html?: string;
+  /** The `image/svg+xml` form, if any. */
+  svg?: string;
+}
+
+/** An executed notebook: its code cells with their source and outputs. */
+export interface ExecutedNotebook {
+  path: string;
+  ms: number;
+  cells: { source: string; outputs: CellOutput[] }[];
+}
+
+const joined = (value: string | string[] | undefined) =>
+  Array.isArray(value) ? value.join("") : value ?? "";
+
+/**
+ * Executes a notebook top to bottom with the project's Deno kernel, headless
+ * (`jupyter nbconvert --execute`), and returns its outputs. A cell error
+ * rejects with the error's name and message.
+ *
+ * @example
+ * ```ts
+ * const nb = await executeNotebook("notebooks/01-what-is-a-consumer-group.ipynb");
+ * nb.cells[0].outputs;
+ * ```
+ */
+export async function executeNotebook(
+  path: string,
+  options: { timeoutS?: number; env?: Record<string, string> } = {},
+): Promise<ExecutedNotebook> {
+  await ensureJupyter();
+  const outDir = await Deno.makeTempDir({ prefix: "lab-nb-" });
+  const started = Date.now();
+  try {
+    const out = await new Deno.Command(`${VENV}/bin/jupyter`, {
+      args: [
+        "nbconvert",
+        "--to",
+        "notebook",
+        "--execute",
+        "--ExecutePreprocessor.kernel_name=deno",
+        `--ExecutePreprocessor.timeout=${options.timeoutS ?? 120}`,
+        "--output-dir",
+        outDir,
+        path,
+      ],
+      env: { ...jupyterEnv(), ...options.env },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      const log = new TextDecoder().decode(out.stderr);
+      const error = log.split("\n").filter((l) => /Error|error:/.test(l)).slice(-3).join(" | ");
+      throw new Error(`${path} failed: ${error || log.slice(-500)}`);
+    }
+    const name = path.split("/").at(-1)!;
+    const nb = JSON.parse(await Deno.readTextFile(`${outDir}/${name}`));
+    const cells = nb.cells
+      .filter((c: { cell_type: string }) => c.cell_type === "code")
+      .map((c: { source: string | string[]; outputs: Record<string, unknown>[] }) => ({
+        source: joined(c.source),
+        outputs: c.outputs.map((o): CellOutput => {
+          const data = (o.data ?? {}) as Record<string, string | string[]>;
+          return {
+            type: o.output_type as CellOutput["type"],
+            text: o.output_type === "stream"
+              ? joined(o.text as string | string[])
+              : o.output_type === "error"
+              ? `${o.ename}: ${o.evalue}`
+              : joined(data["text/plain"]),
+            html: data["text/html"] ? joined(data["text/html"]) : undefined,
+            svg: data["image/svg+xml"] ? joined(data["image/svg+xml"]) : undefined,
+          };
+        }),
+      }));
+    return { path, ms: Date.now() - started, cells };
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
+}

@@ -1,0 +1,499 @@
+/**
+ * The lessons' experiments, one call per notebook cell. Each experiment is
+ * bounded (it ends when its messages are in or its deadline passes, and
+ * stops every member it started), collects output instead of printing it (so
+ * nothing leaks into later cells), and shows its report with
+ * {@linkcode show}: HTML/SVG in Jupyter, text in a terminal.
+ *
+ * The experiments are built from the same pieces as the scripts:
+ * {@linkcode GroupMember}, {@linkcode spawnMember}, {@linkcode produceOrders},
+ * {@linkcode snapshotGroup}.
+ *
+ * @module
+ */
+import type { Admin } from "kafkajs";
+import { startBroker } from "./broker.ts";
+import { LabError } from "./cli.ts";
+import {
+  brokerAnswers,
+  createKafka,
+  ORDER_PARTITIONS,
+  ORDER_TOPIC,
+  resolveBrokers,
+  unreachableMessage,
+} from "./config.ts";
+import {
+  allPartitionsOwned,
+  type GroupSnapshot,
+  logEndOffsets,
+  snapshotGroup,
+  totalLag,
+  waitForGroup,
+} from "./groups.ts";
+import { GroupMember, LAB_TIMING, type MessageEvent, waitForMembers } from "./member.ts";
+import { type MemberProcess, spawnMember } from "./processes.ts";
+import { type ProducedOrder, produceOrders } from "./producer.ts";
+import { messagesOf } from "./records.ts";
+import { AssignmentDiagram, Report, show, Table } from "./render.ts";
+import { type OffsetRange, summarizeRun, summaryTable, verdict } from "./summary.ts";
+import { ensureTopic } from "./topic.ts";
+
+/** Options of {@linkcode Lab.runGroup}. */
+export interface RunGroupOptions {
+  /** Orders to produce once the group has settled (default 10). */
+  orders?: number;
+  /** Give up waiting for the orders after this long (default 20 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * The lab as a notebook sees it: a Kafka connection (the running broker, or
+ * the lab's own started on demand) and the topic `order-events`.
+ *
+ * @example
+ * ```ts
+ * const lab = await Lab.open();
+ * await lab.runGroup("billing-group", ["Consumer 1", "Consumer 2"]);
+ * ```
+ */
+export class Lab {
+  #processes: MemberProcess[] = [];
+  #orderIndex = 0;
+
+  private constructor(readonly brokers: string[], readonly topic: string) {}
+
+  /**
+   * Connects to `KAFKA_BROKERS` (or localhost:9092), starting the lab's own
+   * broker when nothing answers at the default address, and ensures the topic.
+   */
+  static async open(topic: string = ORDER_TOPIC): Promise<Lab> {
+    const brokers = resolveBrokers();
+    if (!(await brokerAnswers(brokers, 3000))) {
+      if (Deno.env.get("KAFKA_BROKERS")) throw new LabError(unreachableMessage(brokers));
+      await startBroker();
+    }
+    const lab = new Lab(brokers, topic);
+    await lab.#withAdmin((admin) => ensureTopic(admin, topic));
+    await show(lab);
+    return lab;
+  }
+
+  async #withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+    const admin = createKafka({ brokers: this.brokers, clientId: "lab-notebook" }).admin();
+    await admin.connect();
+    try {
+      return await fn(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** One line that says where the lab is connected. */
+  toString(): string {
+    return `Connected to Kafka at ${this.brokers.join(",")}; topic ${this.topic} has ` +
+      `${ORDER_PARTITIONS} partitions.`;
+  }
+
+  [Symbol.for("Jupyter.display")](): Record<string, string> {
+    return { "text/plain": this.toString() };
+  }
+
+  /**
+   * Produces `count` of the seed's orders (ids continue across calls) and
+   * shows where each landed.
+   */
+  async produce(count = 10, intervalMs = 0): Promise<void> {
+    const sent = await produceOrders({
+      brokers: this.brokers,
+      topic: this.topic,
+      count,
+      start: this.#orderIndex,
+      intervalMs,
+    });
+    this.#orderIndex += count;
+    await show(producedTable(sent));
+  }
+
+  /**
+   * Starts `names` as members of `groupId` in this kernel, waits until the
+   * group has settled, produces orders, waits until they are all consumed (or
+   * the deadline), stops the members, and reports who owned and processed
+   * what, with the diagram and a verdict.
+   */
+  async runGroup(groupId: string, names: string[], options: RunGroupOptions = {}): Promise<void> {
+    const members: GroupMember[] = [];
+    try {
+      for (const name of names) {
+        members.push(
+          await GroupMember.start({ brokers: this.brokers, groupId, name, topic: this.topic }),
+        );
+      }
+      await this.#withAdmin((admin) => this.#settle(admin, groupId, names.length));
+      const ranges = await this.#produceRanges(options.orders ?? 10);
+      const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
+      const inRange = (m: MessageEvent) =>
+        ranges.some((r) => r.partition === m.partition && m.offset >= r.from && m.offset < r.to);
+      await waitForMembers(
+        members,
+        () => members.flatMap((m) => m.received.filter(inRange)).length >= expected,
+        options.timeoutMs ?? 20_000,
+      );
+      const summary = summarizeRun(
+        members.map((m) => ({ name: m.name, events: m.events })),
+        ranges,
+      );
+      await show(
+        new Report([
+          `Group ${groupId}: ${names.length} member${names.length === 1 ? "" : "s"} on ` +
+          `${ORDER_PARTITIONS} partitions, ${expected} new orders.`,
+          summaryTable(summary),
+          this.#diagram(groupId, summary.members),
+          verdict(summary),
+        ]),
+      );
+    } finally {
+      await Promise.all(members.map((m) => m.stop()));
+    }
+  }
+
+  /**
+   * One member in each of `groupIds`, all at once: every group should get
+   * every new order.
+   */
+  async runGroups(groupIds: string[], orders = 10, timeoutMs = 20_000): Promise<void> {
+    const members: GroupMember[] = [];
+    try {
+      for (const groupId of groupIds) {
+        members.push(
+          await GroupMember.start({
+            brokers: this.brokers,
+            groupId,
+            name: `${groupId.replace(/-group$/, "")} service`,
+            topic: this.topic,
+          }),
+        );
+      }
+      await this.#withAdmin(async (admin) => {
+        for (const groupId of groupIds) await this.#settle(admin, groupId, 1);
+      });
+      const ranges = await this.#produceRanges(orders);
+      const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
+      const got = (m: GroupMember) =>
+        summarizeRun([{ name: m.name, events: m.events }], ranges).consumed;
+      await waitForMembers(members, () => members.every((m) => got(m) >= expected), timeoutMs);
+      await show(
+        new Report([
+          `${orders} new orders; one member in each of ${groupIds.length} groups.`,
+          new Table(
+            ["GROUP", "MEMBER", "ORDERS RECEIVED", "EVERY ORDER?"],
+            members.map((m) => [m.groupId, m.name, got(m), got(m) === expected ? "yes" : "no"]),
+          ),
+        ]),
+      );
+    } finally {
+      await Promise.all(members.map((m) => m.stop()));
+    }
+  }
+
+  /**
+   * Starts members of `groupId` as separate processes, with the same script
+   * as `deno task consumer`, and shows the group once it has settled. Their
+   * output is kept (see {@linkcode MemberProcess.lines}), not printed.
+   */
+  async startMembers(
+    groupId: string,
+    names: string[],
+    options: { sessionTimeoutMs?: number } = {},
+  ): Promise<MemberProcess[]> {
+    const extraArgs = [
+      "--session-timeout-ms",
+      String(options.sessionTimeoutMs ?? LAB_TIMING.sessionTimeoutMs),
+    ];
+    const started: MemberProcess[] = [];
+    for (const name of names) {
+      const member = await spawnMember({
+        groupId,
+        name,
+        brokers: this.brokers,
+        topic: this.topic,
+        extraArgs,
+      });
+      started.push(member);
+      this.#processes.push(member);
+    }
+    await this.#withAdmin((admin) => this.#settle(admin, groupId, names.length));
+    await this.showGroup(groupId);
+    return started;
+  }
+
+  /** The group as the coordinator sees it now: diagram and members. */
+  async showGroup(groupId: string): Promise<void> {
+    const snapshot = await this.#withAdmin((admin) => snapshotGroup(admin, groupId));
+    await show(
+      new Report([
+        `Group ${groupId}: ${snapshot.state}, ${snapshot.members.length} member(s).`,
+        this.#diagram(groupId, membersOf(snapshot, this.topic)),
+      ]),
+    );
+  }
+
+  /** Stops a member process as Ctrl+C does (it leaves the group), and times the rebalance. */
+  leave(member: MemberProcess): Promise<void> {
+    return this.#timeRebalance(
+      member,
+      "left the group (SIGTERM, like Ctrl+C)",
+      () => member.stop(),
+    );
+  }
+
+  /** Kills a member process (SIGKILL, no goodbye), and times the rebalance. */
+  crash(member: MemberProcess): Promise<void> {
+    return this.#timeRebalance(member, "was killed (SIGKILL)", () => member.kill());
+  }
+
+  async #timeRebalance(
+    member: MemberProcess,
+    what: string,
+    action: () => Promise<number>,
+  ): Promise<void> {
+    const groupId = await this.#groupOf(member);
+    return await this.#withAdmin(async (admin) => {
+      const before = await snapshotGroup(admin, groupId);
+      const remaining = before.members.length - 1;
+      const started = Date.now();
+      await action();
+      const { ok, snapshot: after } = await waitForGroup(
+        admin,
+        groupId,
+        (s) =>
+          s.members.length === remaining &&
+          (remaining === 0 || allPartitionsOwned(s, this.topic, ORDER_PARTITIONS)),
+        60_000,
+        { pollMs: 100 },
+      );
+      const ms = Date.now() - started;
+      const moved = before.members
+        .filter((m) => !after.members.some((a) => a.memberId === m.memberId))
+        .flatMap((m) => m.assignment[this.topic] ?? []);
+      const line = ok
+        ? `${member.name} ${what}: partition(s) ${moved.join(", ") || "none"} moved; ` +
+          `the group was Stable with every partition owned after ${(ms / 1000).toFixed(1)} s.`
+        : `${member.name} ${what}: the group had not settled after ${(ms / 1000).toFixed(1)} s.`;
+      await show(new Report([line, this.#diagram(groupId, membersOf(after, this.topic))]));
+    });
+  }
+
+  async #groupOf(member: MemberProcess): Promise<string> {
+    const assigned = (await member.events()).find((e) => e.type === "assigned");
+    if (!assigned) throw new LabError(`${member.name} has not joined a group`);
+    return assigned.groupId;
+  }
+
+  /**
+   * Committed offset, log-end offset and lag per partition for each group,
+   * the columns of `kafka-consumer-groups.sh --describe`.
+   */
+  async offsets(groupIds: string[]): Promise<void> {
+    const snapshots = await this.#withAdmin((admin) =>
+      Promise.all(groupIds.map((g) => snapshotGroup(admin, g, [this.topic])))
+    );
+    await show(
+      new Table(
+        ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG"],
+        snapshots.flatMap((s) =>
+          s.partitions.map((p) => [
+            s.groupId,
+            p.topic,
+            p.partition,
+            p.currentOffset,
+            p.logEndOffset,
+            p.lag,
+          ])
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Runs one member of `groupId` until the group has no lag on the topic
+   * (or the deadline), then stops it: the group has "caught up".
+   */
+  async catchUp(groupId: string, timeoutMs = 20_000): Promise<void> {
+    const member = await GroupMember.start({
+      brokers: this.brokers,
+      groupId,
+      name: "Catch-up member",
+      topic: this.topic,
+    });
+    try {
+      const { ok } = await this.#withAdmin((admin) =>
+        waitForGroup(admin, groupId, (s) => totalLag(s, this.topic) === 0, timeoutMs, {
+          topics: [this.topic],
+        })
+      );
+      await show(
+        new Report([
+          `${groupId} ${ok ? "caught up" : "did not catch up in time"}: ` +
+          `processed ${member.received.length} message(s) and committed.`,
+        ]),
+      );
+    } finally {
+      await member.stop();
+    }
+  }
+
+  /**
+   * At-least-once, shown: a member process processes `crashAfter` messages of
+   * `orders` new ones and crashes before committing; a second member then
+   * takes over from the last committed offsets and processes some of the same
+   * messages again. Reports each redelivered message.
+   */
+  async crashBeforeCommit(groupId: string, orders = 6, crashAfter = 4): Promise<void> {
+    const first = await spawnMember({
+      groupId,
+      name: "Consumer 1",
+      brokers: this.brokers,
+      topic: this.topic,
+      extraArgs: ["--crash-after", String(crashAfter), "--session-timeout-ms", "6000"],
+    });
+    this.#processes.push(first);
+    await this.#withAdmin((admin) => this.#settle(admin, groupId, 1));
+    const ranges = await this.#produceRanges(orders);
+    const exitCode = await first.exited;
+    const crashed = messagesOf(await first.events());
+    // The crashed member's session must expire before the group can move on.
+    const second = await GroupMember.start({
+      brokers: this.brokers,
+      groupId,
+      name: "Consumer 2",
+      topic: this.topic,
+    });
+    try {
+      const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
+      const firstSummary = summarizeRun([{ name: first.name, events: crashed }], ranges);
+      await second.waitFor(
+        () =>
+          summarizeRun([{ name: "x", events: [...crashed, ...second.received] }], ranges)
+            .consumed >=
+            expected,
+        LAB_TIMING.sessionTimeoutMs + 15_000,
+      );
+      const summary = summarizeRun([
+        { name: first.name, events: crashed },
+        { name: second.name, events: second.events },
+      ], ranges);
+      await show(
+        new Report([
+          `${first.name} processed ${firstSummary.consumed} of ${expected} orders, then crashed ` +
+          `(exit code ${exitCode}) before committing. ${second.name} took over from the last ` +
+          `committed offsets.`,
+          new Table(
+            ["PARTITION", "OFFSET", "PROCESSED BY"],
+            summary.duplicates.map((d) => [d.partition, d.offset, d.by.join(", then ")]),
+            `Redelivered messages: ${summary.duplicates.length}`,
+          ),
+          `Missing: ${summary.missing.length}. Every order was processed at least once; ` +
+          `${summary.duplicates.length} twice.`,
+        ]),
+      );
+    } finally {
+      await second.stop();
+    }
+  }
+
+  /**
+   * Moves `groupId`'s committed offsets on the topic to the earliest or the
+   * latest offset. Kafka only allows this while the group has no members.
+   */
+  async resetOffsets(groupId: string, to: "earliest" | "latest"): Promise<void> {
+    await this.#withAdmin(async (admin) => {
+      const { state } = await snapshotGroup(admin, groupId);
+      if (state !== "Empty" && state !== "Dead") {
+        throw new LabError(
+          `offsets of ${groupId} can only be reset while it has no members (it is ${state})`,
+        );
+      }
+      // Real offsets, as Kafka's own tool writes them (kafkajs's resetOffsets
+      // stores the symbolic -2/-1 instead, which shows no lag).
+      const offsets = await admin.fetchTopicOffsets(this.topic);
+      await admin.setOffsets({
+        groupId,
+        topic: this.topic,
+        partitions: offsets.map((o) => ({
+          partition: o.partition,
+          offset: to === "earliest" ? o.low : o.high,
+        })),
+      });
+    });
+    await this.offsets([groupId]);
+  }
+
+  /** Stops every member process this lab started (and still running). */
+  async stopAll(): Promise<void> {
+    const running = this.#processes;
+    this.#processes = [];
+    await Promise.all(running.map((m) => m.stop()));
+    await show(`Stopped ${running.length} member process(es).`);
+  }
+
+  async #settle(admin: Admin, groupId: string, members: number): Promise<GroupSnapshot> {
+    const { ok, snapshot } = await waitForGroup(
+      admin,
+      groupId,
+      (s) =>
+        s.members.length === members && s.state === "Stable" &&
+        allPartitionsOwned(s, this.topic, ORDER_PARTITIONS),
+      30_000,
+    );
+    if (!ok) throw new LabError(`${groupId} did not settle with ${members} member(s)`);
+    return snapshot;
+  }
+
+  async #produceRanges(count: number): Promise<OffsetRange[]> {
+    return await this.#withAdmin(async (admin) => {
+      const before = await logEndOffsets(admin, this.topic);
+      await produceOrders({
+        brokers: this.brokers,
+        topic: this.topic,
+        count,
+        start: this.#orderIndex,
+        intervalMs: 0,
+      });
+      this.#orderIndex += count;
+      const after = await logEndOffsets(admin, this.topic);
+      return after.map((to, partition) => ({ partition, from: before[partition] ?? 0, to }));
+    });
+  }
+
+  #diagram(groupId: string, members: { name: string; partitions: number[] }[]) {
+    return new AssignmentDiagram({
+      topic: this.topic,
+      partitionCount: ORDER_PARTITIONS,
+      groupId,
+      members,
+    });
+  }
+}
+
+/** Members of a snapshot for the diagram: client id as name, partitions of `topic`. */
+function membersOf(snapshot: GroupSnapshot, topic: string) {
+  return snapshot.members
+    .map((m) => ({ name: m.clientId, partitions: m.assignment[topic] ?? [] }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Where each produced order landed: KEY, ORDER, PARTITION, OFFSET.
+ *
+ * @example
+ * ```ts
+ * producedTable(await produceOrders({ brokers: ["localhost:9092"], count: 3, intervalMs: 0 }));
+ * ```
+ */
+export function producedTable(sent: ProducedOrder[]): Table {
+  return new Table(
+    ["KEY", "ORDER", "PARTITION", "OFFSET"],
+    sent.map((s) => [s.key, s.value, s.partition, s.offset]),
+    `Produced ${sent.length} orders`,
+  );
+}

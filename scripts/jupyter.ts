@@ -1,0 +1,39 @@
+/**
+ * `deno task kernel`: set up headless Jupyter (a project venv) and show the
+ * project's Deno kernelspec. `deno task notebook`: also install JupyterLab,
+ * make sure the broker is up, and open the lessons.
+ *
+ * @module
+ */
+import { startBroker } from "../lib/broker.ts";
+import { parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { brokerAnswers, resolveBrokers } from "../lib/config.ts";
+import { ensureJupyter, JUPYTER_DIR, jupyterEnv } from "../lib/jupyter.ts";
+
+await runMain(async () => {
+  const { positionals } = parseFlags(Deno.args, "deno task kernel|notebook", {}, {
+    positionals: "kernel|notebook",
+  });
+  const [action = "kernel"] = positionals;
+  const progress = (line: string) => console.log(line);
+  if (action === "kernel") {
+    await ensureJupyter("requirements.txt", progress);
+    console.log(
+      `Kernelspec "deno" (Deno (Consumer Group Lab), interrupt_mode message) is in ` +
+        `${JUPYTER_DIR}/kernels/deno; lab commands set JUPYTER_PATH=${JUPYTER_DIR} for you.`,
+    );
+    return;
+  }
+  if (action !== "notebook") throw new UsageError(`unknown action '${action}'`);
+  await ensureJupyter("requirements-lab.txt", progress);
+  const brokers = resolveBrokers();
+  if (!(await brokerAnswers(brokers, 3000)) && !Deno.env.get("KAFKA_BROKERS")) {
+    await startBroker({ onProgress: progress });
+  }
+  const notebooks = new URL("../notebooks", import.meta.url).pathname;
+  const child = new Deno.Command("jupyter", {
+    args: ["lab", notebooks, ...positionals.slice(1)],
+    env: jupyterEnv(),
+  }).spawn();
+  return (await child.status).code;
+});

@@ -1,0 +1,214 @@
+/**
+ * The lessons: committed clean, thin (cells call the library), and executed
+ * top to bottom on the Deno kernel against the real broker, with their
+ * outputs checked for what each lesson claims.
+ */
+import { type ExecutedNotebook, executeNotebook } from "../lib/jupyter.ts";
+import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
+import { testBrokers } from "./harness.ts";
+
+const NOTEBOOKS = new URL("../notebooks/", import.meta.url).pathname;
+const files = [...Deno.readDirSync(NOTEBOOKS)]
+  .map((e) => e.name)
+  .filter((n) => n.endsWith(".ipynb"))
+  .sort();
+
+interface RawCell {
+  cell_type: string;
+  source: string | string[];
+  outputs?: unknown[];
+  execution_count?: number | null;
+  metadata?: Record<string, unknown>;
+}
+
+function cellsOf(file: string): RawCell[] {
+  return JSON.parse(Deno.readTextFileSync(`${NOTEBOOKS}${file}`)).cells;
+}
+
+const sourceOf = (cell: RawCell) => Array.isArray(cell.source) ? cell.source.join("") : cell.source;
+
+/**
+ * The rule for notebook cells (README, "Notebooks"): a code cell only imports,
+ * names values and calls the library. It declares no function or class and
+ * has no control flow (if/for/while/switch/try) and no block-bodied arrow
+ * function; whatever needs those belongs in lib/, where scripts can use it too.
+ */
+export function logicInCell(source: string): string | undefined {
+  const code = source
+    .replace(/\/\/.*$/gm, "")
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/`(?:\\.|[^`\\])*`|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'/g, '""');
+  const keyword = /\b(function|class|if|for|while|do|switch|try|catch)\b/.exec(code);
+  if (keyword) return `uses '${keyword[1]}'`;
+  if (/=>\s*\{/.test(code)) return "defines a block-bodied arrow function";
+  const lines = code.split("\n").filter((l) => l.trim() !== "").length;
+  if (lines > 6) return `has ${lines} lines (at most 6)`;
+  return undefined;
+}
+
+Deno.test("the logic rule accepts library calls and rejects definitions", () => {
+  assertEquals(
+    logicInCell('import { Lab } from "../lib/lessons.ts";\nconst lab = await Lab.open();'),
+    undefined,
+  );
+  assertEquals(logicInCell('await lab.runGroup("billing-group", ["if", "for"])'), undefined);
+  assertEquals(logicInCell("function f() {}"), "uses 'function'");
+  assertEquals(logicInCell("for (const x of xs) run(x);"), "uses 'for'");
+  assertEquals(
+    logicInCell("const f = (x) => { return x; };"),
+    "defines a block-bodied arrow function",
+  );
+});
+
+Deno.test("notebooks are committed clean: no outputs, no execution counts", () => {
+  assertTrue(files.length >= 6, `found ${files.length} notebooks`);
+  for (const file of files) {
+    cellsOf(file).forEach((cell, i) => {
+      if (cell.cell_type !== "code") return;
+      assertEquals(cell.outputs ?? [], [], `${file} cell ${i + 1} has outputs`);
+      assertEquals(
+        cell.execution_count ?? null,
+        null,
+        `${file} cell ${i + 1} has an execution count`,
+      );
+      assertEquals(
+        cell.metadata?.execution,
+        undefined,
+        `${file} cell ${i + 1} has timing metadata`,
+      );
+    });
+  }
+});
+
+Deno.test("notebook cells call the library instead of defining logic", () => {
+  for (const file of files) {
+    cellsOf(file).forEach((cell, i) => {
+      if (cell.cell_type !== "code") return;
+      const problem = logicInCell(sourceOf(cell));
+      assertEquals(problem, undefined, `${file} cell ${i + 1} ${problem}: move it into lib/`);
+    });
+  }
+});
+
+/** All text/plain outputs of the notebook, one string per output. */
+function texts(nb: ExecutedNotebook): string[] {
+  return nb.cells.flatMap((c) => c.outputs.map((o) => o.text));
+}
+
+/** The one output containing `marker` (it must exist). */
+function outputWith(nb: ExecutedNotebook, marker: string | RegExp): string {
+  const found = texts(nb).filter((t) =>
+    typeof marker === "string" ? t.includes(marker) : marker.test(t)
+  );
+  assertTrue(found.length > 0, `no output of ${nb.path} contains ${marker}`);
+  return found[0];
+}
+
+/** Rows of the MEMBER / PARTITIONS / MESSAGES table in a report. */
+function memberRows(report: string): { member: string; partitions: string; messages: number }[] {
+  const lines = report.split("\n");
+  const header = lines.findIndex((l) => l.startsWith("MEMBER"));
+  const rows: { member: string; partitions: string; messages: number }[] = [];
+  for (const line of lines.slice(header + 1)) {
+    const match = /^(.+?)\s{2,}(none \(idle\)|[\d, ]+?)\s{2,}(\d+)$/.exec(line);
+    if (!match) break;
+    rows.push({ member: match[1], partitions: match[2], messages: Number(match[3]) });
+  }
+  return rows;
+}
+
+async function runLesson(file: string): Promise<ExecutedNotebook> {
+  const nb = await executeNotebook(`${NOTEBOOKS}${file}`, {
+    env: { KAFKA_BROKERS: (await testBrokers()).join(",") },
+  });
+  const errors = nb.cells.flatMap((c) => c.outputs.filter((o) => o.type === "error"));
+  assertEquals(errors.map((e) => e.text), [], `${file} raised`);
+  console.log(`${file}: ${(nb.ms / 1000).toFixed(1)} s`);
+  return nb;
+}
+
+const lessonChecks: Record<string, (nb: ExecutedNotebook) => void> = {
+  "01-what-is-a-consumer-group.ipynb": (nb) => {
+    assertMatch(outputWith(nb, "Produced 10 orders"), /PARTITION/);
+    const report = outputWith(nb, "Group billing-group: 2 members");
+    const rows = memberRows(report);
+    assertEquals(rows.map((r) => r.member), ["Consumer 1", "Consumer 2"]);
+    assertTrue(rows.every((r) => r.partitions !== "none (idle)"), "both members own partitions");
+    assertEquals(rows.flatMap((r) => r.partitions.split(", ")).sort(), ["0", "1", "2"]);
+    assertEquals(rows.reduce((n, r) => n + r.messages, 0), 10);
+    assertMatch(report, /Verdict: OK: all 10 messages consumed, none duplicated/);
+    const svg = nb.cells.flatMap((c) => c.outputs).find((o) => o.html?.includes("<svg"));
+    assertTrue(svg, "the diagram is drawn as SVG");
+  },
+  "02-independent-groups.ipynb": (nb) => {
+    const table = outputWith(nb, "EVERY ORDER?");
+    for (const group of ["inventory-group", "billing-group", "notification-group"]) {
+      assertMatch(table, new RegExp(`^${group}\\s+.+\\s+10\\s+yes$`, "m"));
+    }
+    const workers = memberRows(outputWith(nb, "Group billing-group: 3 members"));
+    assertEquals(workers.map((r) => r.partitions).sort(), ["0", "1", "2"]);
+  },
+  "03-scaling-and-the-idle-member.ipynb": (nb) => {
+    const runs = [1, 2, 3, 4].map((k) =>
+      memberRows(outputWith(nb, `Group billing-group: ${k} member${k === 1 ? "" : "s"}`))
+    );
+    assertEquals(runs[0][0].partitions, "0, 1, 2");
+    assertEquals(runs[2].map((r) => r.partitions).sort(), ["0", "1", "2"]);
+    const idle = runs[3].filter((r) => r.partitions === "none (idle)");
+    assertEquals(idle.length, 1, "exactly one idle member with 4 members");
+    assertEquals(idle[0].messages, 0, "the idle member processed nothing");
+    for (const run of runs) assertEquals(run.reduce((n, r) => n + r.messages, 0), 12);
+  },
+  "04-rebalancing-and-fault-tolerance.ipynb": (nb) => {
+    const seconds = (text: string) => Number(/after ([\d.]+) s/.exec(text)![1]);
+    const left = outputWith(nb, "Consumer 1 left the group");
+    assertMatch(left, /moved; the group was Stable with every partition owned/);
+    const crashed = outputWith(nb, "Consumer 2 was killed (SIGKILL)");
+    assertMatch(crashed, /reads from 0, 1, 2/);
+    assertTrue(seconds(left) < 5, `graceful leave took ${seconds(left)} s`);
+    assertTrue(
+      seconds(crashed) >= 3 && seconds(crashed) < 6 + 6,
+      `crash took ${seconds(crashed)} s`,
+    );
+    outputWith(nb, "Stopped 3 member process(es).");
+  },
+  "05-offsets-lag-and-at-least-once.ipynb": (nb) => {
+    const all = texts(nb);
+    const caughtUp = all.findIndex((t) => t.includes("billing-group caught up"));
+    assertTrue(caughtUp >= 0, "billing-group caught up");
+    const [before, after] = [all.slice(0, caughtUp), all.slice(caughtUp)]
+      .map((part) => part.find((t) => t.startsWith("GROUP"))!);
+    const lagOf = (table: string, group: string) =>
+      table.split("\n").filter((l) => l.startsWith(group)).map((l) => l.split(/\s+/).at(-1));
+    assertEquals(lagOf(after, "billing-group"), ["0", "0", "0"], "billing-group has caught up");
+    assertEquals(
+      lagOf(after, "inventory-group"),
+      lagOf(before, "inventory-group"),
+      "inventory unchanged",
+    );
+    const tables = all.filter((t) => t.startsWith("GROUP"));
+    const crash = outputWith(nb, "crashed (exit code 137) before committing");
+    const redelivered = Number(/Redelivered messages: (\d+)/.exec(crash)![1]);
+    assertTrue(redelivered >= 1, `redelivered ${redelivered}`);
+    assertMatch(crash, /Missing: 0\./);
+    const resets = tables.slice(-2);
+    assertMatch(
+      resets[0],
+      /^billing-group\s+order-events\s+0\s+0\s+(\d+)\s+\1$/m,
+      "earliest: lag = whole log",
+    );
+    assertMatch(resets[1], /^billing-group\s+order-events\s+0\s+(\d+)\s+\1\s+0$/m, "latest: lag 0");
+  },
+  "06-the-seed-in-python-and-typescript.ipynb": (nb) => {
+    assertMatch(outputWith(nb, "got message"), /^Consumer [12] got message: \{"order_id":"\d+"/m);
+    outputWith(nb, /Verdict: OK: all 10 messages consumed, none duplicated/);
+  },
+};
+
+for (const file of files) {
+  Deno.test(`lesson ${file} runs top to bottom and shows what it claims`, async () => {
+    const check = lessonChecks[file];
+    assertTrue(check, `no output checks for ${file}: add them to lessonChecks`);
+    check(await runLesson(file));
+  });
+}
