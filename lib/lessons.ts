@@ -34,7 +34,8 @@ import { GroupMember, LAB_TIMING, type MessageEvent, waitForMembers } from "./me
 import { type MemberProcess, spawnMember } from "./processes.ts";
 import { type ProducedOrder, produceOrders } from "./producer.ts";
 import { messagesOf } from "./records.ts";
-import { AssignmentDiagram, Report, show, Table } from "./render.ts";
+import { AssignmentDiagram, flushOutput, Report, show, Table } from "./render.ts";
+import { runDemo } from "./demo.ts";
 import { type OffsetRange, summarizeRun, summaryTable, verdict } from "./summary.ts";
 import { ensureTopic } from "./topic.ts";
 
@@ -426,6 +427,24 @@ export class Lab {
       });
     });
     await this.offsets([groupId]);
+  }
+
+  /**
+   * The seed's example run for real, as `deno task demo` does: two member
+   * processes of `groupId` and the producer, their output interleaved, then
+   * the summary and the verdict.
+   */
+  async demo(groupId = "billing-group", orders = 10): Promise<void> {
+    await runDemo({
+      brokers: this.brokers,
+      startLocalBroker: false,
+      groupId,
+      topic: this.topic,
+      members: 2,
+      count: orders,
+      intervalMs: 100,
+    });
+    await flushOutput();
   }
 
   /** Stops every member process this lab started (and still running). */

@@ -297,5 +297,20 @@ export async function show(...values: unknown[]): Promise<void> {
       await jupyter.display({ "text/plain": value }, { raw: true });
     } else await jupyter.display(value);
   }
-  if (jupyter) await new Promise((r) => setTimeout(r, 100));
+  await flushOutput();
+}
+
+/**
+ * In a notebook, pauses briefly so that output sent so far (displays, and
+ * `console.log` lines) reaches Jupyter before the cell ends; elsewhere does
+ * nothing. Call it last in anything a cell awaits that prints.
+ *
+ * @example
+ * ```ts
+ * console.log("done");
+ * await flushOutput();
+ * ```
+ */
+export async function flushOutput(): Promise<void> {
+  if (jupyterApi()) await new Promise((r) => setTimeout(r, 100));
 }
