@@ -84,10 +84,19 @@ export function parseFlags(
     ...spec,
     help: { type: "boolean", short: "h", help: "show this help" },
   };
+  // `--shift-by -5`: a negative number is a value, not a flag (as in Kafka's tools).
+  const normalized = args.flatMap((arg, i) =>
+    /^-\d+$/.test(arg) && i > 0 && fullSpec[args[i - 1].replace(/^--/, "")]?.type === "string"
+      ? []
+      : /^--/.test(arg) && /^-\d+$/.test(args[i + 1] ?? "") &&
+          fullSpec[arg.slice(2)]?.type === "string"
+      ? [`${arg}=${args[i + 1]}`]
+      : [arg]
+  );
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: normalized,
       options: Object.fromEntries(
         Object.entries(fullSpec).map(([name, f]) => [
           name,
@@ -114,7 +123,8 @@ export function parseFlags(
 function cleanParseError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   // node:util adds advice about "--" that does not apply to our commands.
-  return message.split(". To specify")[0].split(". Did you forget")[0].trim();
+  return message.split("\n")[0].split(". To specify")[0].split(". Did you forget")[0].trim()
+    .replace(/\.$/, "");
 }
 
 /**

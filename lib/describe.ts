@@ -1,0 +1,216 @@
+/**
+ * The views of `kafka-consumer-groups.sh`, from {@linkcode GroupSnapshot}s:
+ * offsets (`--describe`), members (`--members --verbose`) and state
+ * (`--state`), plus the lag status and the partitions → members diagram.
+ *
+ * @module
+ */
+import type { Admin } from "kafkajs";
+import { LabError } from "./cli.ts";
+import { type GroupSnapshot, snapshotGroup } from "./groups.ts";
+import { LagTracker } from "./lagstatus.ts";
+import { AssignmentDiagram, Table } from "./render.ts";
+import { partitionCount } from "./topic.ts";
+
+/**
+ * Kafka's `--describe` table: GROUP TOPIC PARTITION CURRENT-OFFSET
+ * LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID, plus STATUS when a
+ * {@linkcode LagTracker} is given. Missing values print as "-", as Kafka does.
+ *
+ * @example
+ * ```ts
+ * console.log(String(offsetsTable([await snapshotGroup(admin, "billing-group")])));
+ * ```
+ */
+export function offsetsTable(snapshots: GroupSnapshot[], tracker?: LagTracker): Table {
+  const columns = [
+    "GROUP",
+    "TOPIC",
+    "PARTITION",
+    "CURRENT-OFFSET",
+    "LOG-END-OFFSET",
+    "LAG",
+    "CONSUMER-ID",
+    "HOST",
+    "CLIENT-ID",
+  ];
+  return new Table(
+    tracker ? [...columns, "STATUS"] : columns,
+    snapshots.flatMap((s) =>
+      s.partitions.map((p) => {
+        const row = [
+          s.groupId,
+          p.topic,
+          p.partition,
+          p.currentOffset,
+          p.logEndOffset,
+          p.lag,
+          p.owner?.memberId,
+          p.owner?.host,
+          p.owner?.clientId,
+        ];
+        return tracker ? [...row, tracker.status(`${s.groupId}/${p.topic}/${p.partition}`)] : row;
+      })
+    ),
+  );
+}
+
+/**
+ * Kafka's `--members --verbose` table: GROUP CONSUMER-ID HOST CLIENT-ID
+ * #PARTITIONS ASSIGNMENT.
+ *
+ * @example
+ * ```ts
+ * console.log(String(membersTable([snapshot])));
+ * ```
+ */
+export function membersTable(snapshots: GroupSnapshot[]): Table {
+  return new Table(
+    ["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT"],
+    snapshots.flatMap((s) =>
+      s.members.map((m) => {
+        const owned = Object.entries(m.assignment).filter(([, ps]) => ps.length > 0);
+        return [
+          s.groupId,
+          m.memberId,
+          m.host,
+          m.clientId,
+          owned.reduce((n, [, ps]) => n + ps.length, 0),
+          owned.map(([topic, ps]) => `${topic}(${ps.join(",")})`).join(", "),
+        ];
+      })
+    ),
+  );
+}
+
+/**
+ * Kafka's `--state` table: GROUP COORDINATOR (ID) ASSIGNMENT-STRATEGY STATE #MEMBERS.
+ *
+ * @example
+ * ```ts
+ * console.log(String(stateTable([snapshot], "127.0.0.1:9092 (1)")));
+ * ```
+ */
+export function stateTable(snapshots: GroupSnapshot[], coordinator: string): Table {
+  return new Table(
+    ["GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"],
+    snapshots.map((s) => [s.groupId, coordinator, s.protocol, s.state, s.members.length]),
+  );
+}
+
+/**
+ * The diagram of `topic`'s partitions and the members of the snapshot's group
+ * (members named by client id, ordered by it).
+ *
+ * @example
+ * ```ts
+ * console.log(String(snapshotDiagram(snapshot, "order-events", 3)));
+ * ```
+ */
+export function snapshotDiagram(
+  snapshot: GroupSnapshot,
+  topic: string,
+  partitions: number,
+): AssignmentDiagram {
+  return new AssignmentDiagram({
+    topic,
+    partitionCount: partitions,
+    groupId: snapshot.groupId,
+    members: snapshot.members
+      .map((m) => ({ name: m.clientId, partitions: m.assignment[topic] ?? [] }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+  });
+}
+
+/**
+ * The diagrams of every topic a snapshot's group reads.
+ *
+ * @example
+ * ```ts
+ * for (const d of await groupDiagrams(admin, snapshot)) console.log(String(d));
+ * ```
+ */
+export async function groupDiagrams(
+  admin: Admin,
+  snapshot: GroupSnapshot,
+): Promise<AssignmentDiagram[]> {
+  const topics = [
+    ...new Set([
+      ...snapshot.partitions.map((p) => p.topic),
+      ...snapshot.members.flatMap((m) => Object.keys(m.assignment)),
+    ]),
+  ].sort();
+  const diagrams: AssignmentDiagram[] = [];
+  for (const topic of topics) {
+    const count = await partitionCount(admin, topic);
+    if (count !== undefined) diagrams.push(snapshotDiagram(snapshot, topic, count));
+  }
+  return diagrams;
+}
+
+/**
+ * Snapshots `groupIds` `samples` times, `intervalMs` apart, feeding a
+ * {@linkcode LagTracker}; returns the last snapshot of each group. Throws a
+ * {@linkcode LabError} for a group that does not exist, in Kafka's words.
+ *
+ * @example
+ * ```ts
+ * const { snapshots, tracker } = await sampleGroups(admin, ["billing-group"], 3, 500);
+ * ```
+ */
+export async function sampleGroups(
+  admin: Admin,
+  groupIds: string[],
+  samples = 1,
+  intervalMs = 500,
+): Promise<{ snapshots: GroupSnapshot[]; tracker: LagTracker }> {
+  const tracker = new LagTracker(Math.max(samples, 2));
+  let snapshots: GroupSnapshot[] = [];
+  for (let i = 0; i < samples; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, intervalMs));
+    snapshots = [];
+    for (const groupId of groupIds) {
+      const snapshot = await snapshotGroup(admin, groupId);
+      if (snapshot.state === "Dead" && snapshot.partitions.length === 0) {
+        throw new LabError(`Consumer group '${groupId}' does not exist.`);
+      }
+      trackSnapshot(tracker, snapshot);
+      snapshots.push(snapshot);
+    }
+  }
+  return { snapshots, tracker };
+}
+
+/**
+ * Adds every partition of a snapshot to a tracker, keyed `group/topic/partition`.
+ *
+ * @example
+ * ```ts
+ * trackSnapshot(tracker, await snapshotGroup(admin, "billing-group"));
+ * ```
+ */
+export function trackSnapshot(tracker: LagTracker, snapshot: GroupSnapshot): void {
+  for (const p of snapshot.partitions) {
+    tracker.add(`${snapshot.groupId}/${p.topic}/${p.partition}`, {
+      at: snapshot.at,
+      committed: p.currentOffset,
+      logEnd: p.logEndOffset,
+      owned: p.owner !== undefined,
+    });
+  }
+}
+
+/**
+ * The coordinator column of `--state`: with one broker, that broker.
+ *
+ * @example
+ * ```ts
+ * await coordinatorOf(admin); // "127.0.0.1:9092 (1)"
+ * ```
+ */
+export async function coordinatorOf(admin: Admin): Promise<string> {
+  const { brokers } = await admin.describeCluster();
+  return brokers.length === 1
+    ? `${brokers[0].host}:${brokers[0].port} (${brokers[0].nodeId})`
+    : "-";
+}

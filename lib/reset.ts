@@ -1,0 +1,144 @@
+/**
+ * Resetting a group's committed offsets, as `kafka-consumer-groups.sh
+ * --reset-offsets` does: compute a plan (partition, current, new), show it,
+ * and apply it only when asked and only while the group has no members.
+ *
+ * @module
+ */
+import type { Admin } from "kafkajs";
+import { LabError, UsageError } from "./cli.ts";
+import { snapshotGroup } from "./groups.ts";
+import { Table } from "./render.ts";
+import { requireTopic } from "./topic.ts";
+
+/** Where to move the offsets. */
+export type ResetTarget =
+  | { to: "earliest" }
+  | { to: "latest" }
+  | { to: "current" }
+  | { to: "datetime"; at: number }
+  | { to: "duration"; ms: number }
+  | { to: "shift"; by: number }
+  | { to: "offset"; offset: number };
+
+/** One partition of a reset plan. */
+export interface ResetStep {
+  partition: number;
+  /** The committed offset now, or null if none. */
+  current: number | null;
+  /** The committed offset after the reset. */
+  target: number;
+}
+
+/**
+ * Parses an ISO-8601 duration such as `PT10M` or `P1DT2H30M15S` into ms.
+ *
+ * @example
+ * ```ts
+ * parseDuration("PT1M30S"); // 90000
+ * ```
+ */
+export function parseDuration(text: string): number {
+  const match = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text.trim());
+  if (!match || text.trim() === "P" || text.trim().endsWith("T")) {
+    throw new UsageError(`--by-duration must look like PnDTnHnMnS (e.g. PT10M), got '${text}'`);
+  }
+  const [d, h, m, s] = match.slice(1).map((v) => Number(v ?? 0));
+  return ((d * 24 + h) * 60 + m) * 60_000 + s * 1000;
+}
+
+/**
+ * Computes the new committed offset of every partition of `topic`, clamped
+ * to what the log holds (like Kafka's tool), without changing anything.
+ *
+ * @example
+ * ```ts
+ * const plan = await planReset(admin, "billing-group", "order-events", { to: "shift", by: -5 });
+ * ```
+ */
+export async function planReset(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+  target: ResetTarget,
+): Promise<ResetStep[]> {
+  await requireTopic(admin, topic);
+  const bounds = await admin.fetchTopicOffsets(topic);
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const currentOf = new Map(
+    committed.partitions.map((p) => [p.partition, Number(p.offset) >= 0 ? Number(p.offset) : null]),
+  );
+  let byTime: Map<number, number> | undefined;
+  if (target.to === "datetime" || target.to === "duration") {
+    const at = target.to === "datetime" ? target.at : Date.now() - target.ms;
+    const found = await admin.fetchTopicOffsetsByTimestamp(topic, at);
+    byTime = new Map(found.map((o) => [o.partition, Number(o.offset)]));
+  }
+  return bounds.sort((a, b) => a.partition - b.partition).map((b) => {
+    const low = Number(b.low);
+    const high = Number(b.high);
+    const current = currentOf.get(b.partition) ?? null;
+    const wanted = (() => {
+      switch (target.to) {
+        case "earliest":
+          return low;
+        case "latest":
+          return high;
+        case "current":
+          return current ?? high;
+        case "shift":
+          return (current ?? high) + target.by;
+        case "offset":
+          return target.offset;
+        default:
+          return byTime!.get(b.partition) ?? high;
+      }
+    })();
+    const clamped = wanted < 0 || wanted > high ? (wanted < 0 ? low : high) : Math.max(low, wanted);
+    return { partition: b.partition, current, target: clamped };
+  });
+}
+
+/**
+ * The plan as Kafka's tool shows it: GROUP TOPIC PARTITION CURRENT-OFFSET NEW-OFFSET.
+ *
+ * @example
+ * ```ts
+ * console.log(String(planTable("billing-group", "order-events", plan)));
+ * ```
+ */
+export function planTable(groupId: string, topic: string, plan: ResetStep[]): Table {
+  return new Table(
+    ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "NEW-OFFSET"],
+    plan.map((s) => [groupId, topic, s.partition, s.current, s.target]),
+  );
+}
+
+/**
+ * Writes a plan's offsets as the group's committed offsets. Refuses, as Kafka
+ * does, while the group has members.
+ *
+ * @example
+ * ```ts
+ * await applyReset(admin, "billing-group", "order-events", plan);
+ * ```
+ */
+export async function applyReset(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+  plan: ResetStep[],
+): Promise<void> {
+  const { state } = await snapshotGroup(admin, groupId);
+  if (state !== "Empty" && state !== "Dead") {
+    throw new LabError(
+      `Assignments can only be reset if the group '${groupId}' is inactive, but the current ` +
+        `state is ${state}. Stop its members first.`,
+    );
+  }
+  await admin.setOffsets({
+    groupId,
+    topic,
+    partitions: plan.map((s) => ({ partition: s.partition, offset: String(s.target) })),
+  });
+}

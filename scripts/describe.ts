@@ -1,0 +1,84 @@
+/**
+ * `deno task describe`: what `kafka-consumer-groups.sh --describe` shows, plus
+ * a lag status per partition and the partitions → members diagram.
+ *
+ * @module
+ */
+import { intFlag, parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { createKafka, requireBroker, resolveBrokers } from "../lib/config.ts";
+import {
+  coordinatorOf,
+  groupDiagrams,
+  membersTable,
+  offsetsTable,
+  sampleGroups,
+  stateTable,
+} from "../lib/describe.ts";
+import { Table } from "../lib/render.ts";
+
+await runMain(async () => {
+  const { values } = parseFlags(Deno.args, "deno task describe", {
+    group: { type: "string", help: "the group to describe" },
+    "all-groups": { type: "boolean", help: "describe every group" },
+    list: { type: "boolean", help: "list the groups" },
+    members: { type: "boolean", help: "members and their assignments" },
+    state: { type: "boolean", help: "state, assignment strategy, member count" },
+    samples: {
+      type: "string",
+      default: "3",
+      help: "observations for the lag STATUS column (1 = none)",
+    },
+    "interval-ms": { type: "string", default: "500", help: "time between observations" },
+    "no-diagram": { type: "boolean", help: "leave out the diagram" },
+    brokers: {
+      type: "string",
+      help: "bootstrap servers (default KAFKA_BROKERS or localhost:9092)",
+    },
+  });
+  const brokers = resolveBrokers(values.brokers as string | undefined);
+  const samples = intFlag("--samples", values.samples, { min: 1, max: 100 });
+  const intervalMs = intFlag("--interval-ms", values["interval-ms"], { min: 0, max: 60_000 });
+  if (!values.list && !values["all-groups"] && values.group === undefined) {
+    throw new UsageError("say which group: --group G, --all-groups, or --list");
+  }
+  await requireBroker(brokers);
+  const admin = createKafka({ brokers, clientId: "lab-describe" }).admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.listGroups();
+    if (values.list) {
+      console.log(
+        String(new Table(["GROUP", "TYPE"], groups.map((g) => [g.groupId, g.protocolType]).sort())),
+      );
+      return;
+    }
+    const groupIds = values["all-groups"]
+      ? groups.filter((g) => g.protocolType === "consumer").map((g) => g.groupId).sort()
+      : [values.group as string];
+    const { snapshots, tracker } = await sampleGroups(
+      admin,
+      groupIds,
+      values.members || values.state ? 1 : samples,
+      intervalMs,
+    );
+    if (values.state) {
+      console.log(String(stateTable(snapshots, await coordinatorOf(admin))));
+      return;
+    }
+    for (const snapshot of snapshots.filter((s) => s.members.length === 0)) {
+      console.log(`Consumer group '${snapshot.groupId}' has no active members.`);
+    }
+    if (values.members) {
+      console.log(String(membersTable(snapshots)));
+      return;
+    }
+    console.log(String(offsetsTable(snapshots, samples > 1 ? tracker : undefined)));
+    if (!values["no-diagram"]) {
+      for (const snapshot of snapshots) {
+        for (const diagram of await groupDiagrams(admin, snapshot)) console.log(`\n${diagram}`);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+});

@@ -1,0 +1,83 @@
+/**
+ * `deno task reset-offsets --group G --topic T --to-earliest ...`: move a
+ * group's committed offsets. Dry run by default (prints the plan);
+ * `--execute` applies it, only while the group has no members.
+ *
+ * @module
+ */
+import { intFlag, parseFlags, runMain, stringFlag, UsageError } from "../lib/cli.ts";
+import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
+import { applyReset, parseDuration, planReset, planTable, type ResetTarget } from "../lib/reset.ts";
+
+const TARGETS = [
+  "to-earliest",
+  "to-latest",
+  "to-current",
+  "to-datetime",
+  "by-duration",
+  "shift-by",
+  "to-offset",
+] as const;
+
+await runMain(async () => {
+  const { values } = parseFlags(Deno.args, "deno task reset-offsets", {
+    group: { type: "string", help: "the group whose offsets move" },
+    topic: { type: "string", default: ORDER_TOPIC, help: "the topic" },
+    "to-earliest": { type: "boolean", help: "to the first offset still in the log" },
+    "to-latest": { type: "boolean", help: "to the end of the log (skip everything unread)" },
+    "to-current": { type: "boolean", help: "to the committed offset (no change)" },
+    "to-datetime": { type: "string", help: "to the first message at or after an ISO time" },
+    "by-duration": { type: "string", help: "to the first message since now minus PnDTnHnMnS" },
+    "shift-by": { type: "string", help: "move by N (negative: replay N messages)" },
+    "to-offset": { type: "string", help: "to offset N" },
+    execute: { type: "boolean", help: "apply the plan (default: dry run)" },
+    brokers: {
+      type: "string",
+      help: "bootstrap servers (default KAFKA_BROKERS or localhost:9092)",
+    },
+  });
+  const groupId = stringFlag("--group", values.group);
+  const topic = stringFlag("--topic", values.topic);
+  const chosen = TARGETS.filter((t) => values[t] !== undefined && values[t] !== false);
+  if (chosen.length !== 1) {
+    throw new UsageError(`give exactly one of ${TARGETS.map((t) => `--${t}`).join(", ")}`);
+  }
+  const target = ((): ResetTarget => {
+    const raw = values[chosen[0]];
+    switch (chosen[0]) {
+      case "to-earliest":
+        return { to: "earliest" };
+      case "to-latest":
+        return { to: "latest" };
+      case "to-current":
+        return { to: "current" };
+      case "to-datetime": {
+        const at = Date.parse(String(raw));
+        if (Number.isNaN(at)) throw new UsageError(`--to-datetime needs an ISO time, got '${raw}'`);
+        return { to: "datetime", at };
+      }
+      case "by-duration":
+        return { to: "duration", ms: parseDuration(String(raw)) };
+      case "shift-by":
+        return { to: "shift", by: intFlag("--shift-by", raw, { min: -Number.MAX_SAFE_INTEGER }) };
+      case "to-offset":
+        return { to: "offset", offset: intFlag("--to-offset", raw) };
+    }
+  })();
+  const brokers = resolveBrokers(values.brokers as string | undefined);
+  await requireBroker(brokers);
+  const admin = createKafka({ brokers, clientId: "lab-reset-offsets" }).admin();
+  await admin.connect();
+  try {
+    const plan = await planReset(admin, groupId, topic, target);
+    console.log(String(planTable(groupId, topic, plan)));
+    if (!values.execute) {
+      console.log("\nDry run: nothing changed. Add --execute to apply this plan.");
+      return;
+    }
+    await applyReset(admin, groupId, topic, plan);
+    console.log(`\nDone: ${groupId}'s offsets on ${topic} are reset.`);
+  } finally {
+    await admin.disconnect();
+  }
+});
