@@ -36,7 +36,9 @@ export interface BrokerPaths {
   pidFile: string;
   logFile: string;
   propertiesFile: string;
+  /** log4j2 configuration of the broker (INFO to its log) and of Kafka's tools (WARN to stderr). */
   log4jFile: string;
+  toolsLog4jFile: string;
   clusterIdFile: string;
   libsDir: string;
   pomFile: string;
@@ -63,7 +65,8 @@ export function brokerPaths(options: BrokerOptions = {}): BrokerPaths {
     pidFile: `${stateDir}/broker.pid`,
     logFile: `${stateDir}/broker.log`,
     propertiesFile: `${stateDir}/server.properties`,
-    log4jFile: `${stateDir}/log4j2.properties`,
+    log4jFile: `${PROJECT_ROOT}kafka/log4j2.properties`,
+    toolsLog4jFile: `${PROJECT_ROOT}kafka/tools-log4j2.properties`,
     clusterIdFile: `${stateDir}/cluster-id`,
     libsDir: `${PROJECT_ROOT}kafka/libs`,
     pomFile: `${PROJECT_ROOT}kafka/pom.xml`,
@@ -111,23 +114,6 @@ export function serverProperties(paths: BrokerPaths): string {
   };
   return Object.entries(settings).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
 }
-
-const LOG4J2_PROPERTIES =
-  `# Broker log: INFO from Kafka, quieter libraries. Written by lib/broker.ts.
-status = warn
-appender.out.type = Console
-appender.out.name = out
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c{1})%n
-rootLogger.level = info
-rootLogger.appenderRef.out.ref = out
-logger.kafka.name = kafka
-logger.kafka.level = info
-logger.state.name = state.change.logger
-logger.state.level = warn
-logger.request.name = kafka.request.logger
-logger.request.level = warn
-`;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -253,12 +239,14 @@ function classpath(paths: BrokerPaths): string {
 }
 
 /**
- * Java command line to run one of Kafka's classes (a broker, a tool) with
- * Kafka's jars and the lab's log4j2 configuration, like `kafka-run-class.sh`.
+ * Java command line to run one of Kafka's classes with Kafka's jars, like
+ * `kafka-run-class.sh`. Tools log warnings to stderr only, so their stdout is
+ * just their output; the broker (`kafka.Kafka`) logs at INFO.
  *
  * @example
  * ```ts
- * const args = javaArgs(brokerPaths(), "kafka.Kafka", ["server.properties"]);
+ * const args = javaArgs(brokerPaths(), "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+ *   ["--bootstrap-server", "127.0.0.1:9092", "--list"]);
  * ```
  */
 export function javaArgs(
@@ -267,9 +255,10 @@ export function javaArgs(
   args: string[],
   jvm: string[] = [],
 ): string[] {
+  const logConfig = mainClass === "kafka.Kafka" ? paths.log4jFile : paths.toolsLog4jFile;
   return [
     ...jvm,
-    `-Dlog4j2.configurationFile=${paths.log4jFile}`,
+    `-Dlog4j2.configurationFile=${logConfig}`,
     "-Djava.awt.headless=true",
     "-cp",
     classpath(paths),
@@ -400,7 +389,6 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
   const java = await findJava();
   await Deno.mkdir(paths.logDirs, { recursive: true });
   await Deno.writeTextFile(paths.propertiesFile, serverProperties(paths));
-  await Deno.writeTextFile(paths.log4jFile, LOG4J2_PROPERTIES);
   await formatStorage(paths, java, progress);
 
   progress(`Starting Kafka on ${address} (log: ${paths.logFile})...`);

@@ -6,6 +6,7 @@ import { formatProduced } from "../lib/producer.ts";
 import { AssignmentDiagram, Table } from "../lib/render.ts";
 import { summarizeRun, verdict } from "../lib/summary.ts";
 import type { MemberEvent } from "../lib/member.ts";
+import { type LagSample, lagStatus } from "../lib/lagstatus.ts";
 import { assertEquals, assertMatch, assertThrows, assertTrue } from "./assert.ts";
 
 Deno.test("parseFlags rejects unknown flags with a usage error", () => {
@@ -194,3 +195,65 @@ function assertThrowsUsage(fn: () => unknown): UsageError {
   assertTrue(caught instanceof UsageError, `expected a UsageError, got ${caught}`);
   return caught;
 }
+
+Deno.test("lag status follows Burrow's rules over a window", () => {
+  const w = (...points: [number | null, number, boolean?][]): LagSample[] =>
+    points.map(([committed, logEnd, owned = true], i) => ({
+      at: i * 1000,
+      committed,
+      logEnd,
+      owned,
+    }));
+  assertEquals(lagStatus(w([5, 5], [7, 9], [9, 12])), "OK", "lag 0 at some point");
+  assertEquals(
+    lagStatus(w([5, 8], [6, 10], [7, 12])),
+    "WARNING",
+    "moving, but lag grows every step",
+  );
+  assertEquals(lagStatus(w([5, 8], [7, 9], [8, 9])), "OK", "catching up");
+  assertEquals(
+    lagStatus(w([5, 8], [5, 9], [5, 9])),
+    "STALL",
+    "owned, committed offset stuck, lag > 0",
+  );
+  assertEquals(
+    lagStatus(w([5, 8, false], [5, 9, false])),
+    "STOP",
+    "nobody owns it and there is lag",
+  );
+  assertEquals(lagStatus(w([9, 9], [3, 9])), "REWIND", "the committed offset went back");
+  assertEquals(lagStatus(w([null, 9])), "-", "never committed");
+  assertEquals(lagStatus(w([5, 9])), "-", "one sample with lag: too little to judge");
+});
+
+Deno.test("ASCII and SVG diagrams are drawn from the same model", () => {
+  const model = {
+    topic: "order-events",
+    partitionCount: 3,
+    groupId: "billing-group",
+    members: [
+      { name: "Consumer 1", partitions: [0, 2] },
+      { name: "Consumer 2", partitions: [1] },
+      { name: "Consumer 3", partitions: [] },
+    ],
+  };
+  const diagram = new AssignmentDiagram(model);
+  const ascii = String(diagram);
+  const svg = diagram.toSVG();
+  for (const m of model.members) {
+    const reads = m.partitions.length ? `reads from ${m.partitions.join(", ")}` : "idle";
+    assertTrue(ascii.includes(m.name) && ascii.includes(reads), `ASCII shows ${m.name}: ${reads}`);
+    assertTrue(
+      svg.includes(`>${m.name}<`) && svg.includes(`>${reads}<`),
+      `SVG shows ${m.name}: ${reads}`,
+    );
+  }
+  const arrows = [...svg.matchAll(/class="owns" data-partition="(\d)" data-member="([^"]+)"/g)]
+    .map((a) => `${a[1]}->${a[2]}`).sort();
+  assertEquals(
+    arrows,
+    ["0->Consumer 1", "1->Consumer 2", "2->Consumer 1"],
+    "one arrow per owned partition",
+  );
+  assertEquals((svg.match(/stroke-dasharray/g) ?? []).length, 1, "the idle member is drawn dashed");
+});

@@ -1,0 +1,97 @@
+import { snapshotGroup, totalLag, waitForGroup } from "../lib/groups.ts";
+import { GroupMember } from "../lib/member.ts";
+import { produceOrders } from "../lib/producer.ts";
+import { applyReset, parseDuration, planReset } from "../lib/reset.ts";
+import { assertEquals, assertMatch, assertRejects, assertThrows } from "./assert.ts";
+import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
+
+/** A group that has read `count` orders of a fresh topic and committed, now with no members. */
+async function committedGroup(count: number) {
+  const brokers = await testBrokers();
+  const topic = await freshTopic();
+  const groupId = uniqueName("billing-group");
+  await produceOrders({ brokers, topic, count, intervalMs: 0 });
+  const member = await GroupMember.start({ brokers, groupId, name: "Consumer 1", topic });
+  await withAdmin((admin) =>
+    waitForGroup(
+      admin,
+      groupId,
+      (s) => s.state === "Stable" && totalLag(s, topic) === 0,
+      15_000,
+      { topics: [topic] },
+    )
+  );
+  await member.stop();
+  return { brokers, topic, groupId };
+}
+
+const committed = async (groupId: string, topic: string) =>
+  (await withAdmin((admin) => snapshotGroup(admin, groupId, [topic]))).partitions.map((p) =>
+    p.currentOffset
+  );
+
+Deno.test("reset-offsets: a dry run changes nothing; --execute applies exactly the plan", async () => {
+  const { topic, groupId } = await committedGroup(15);
+  const before = await committed(groupId, topic);
+  const plan = await withAdmin((admin) =>
+    planReset(admin, groupId, topic, { to: "shift", by: -2 })
+  );
+  assertEquals(plan.map((s) => s.current), before);
+  assertEquals(plan.map((s) => s.target), before.map((c) => Math.max(0, c! - 2)));
+  assertEquals(await committed(groupId, topic), before, "planning changed nothing");
+  await withAdmin((admin) => applyReset(admin, groupId, topic, plan));
+  assertEquals(await committed(groupId, topic), plan.map((s) => s.target));
+
+  const earliest = await withAdmin((admin) => planReset(admin, groupId, topic, { to: "earliest" }));
+  assertEquals(earliest.map((s) => s.target), [0, 0, 0]);
+  const beyond = await withAdmin((admin) =>
+    planReset(admin, groupId, topic, { to: "offset", offset: 1_000 })
+  );
+  const ends = (await withAdmin((admin) => snapshotGroup(admin, groupId, [topic]))).partitions.map((
+    p,
+  ) => p.logEndOffset);
+  assertEquals(beyond.map((s) => s.target), ends, "clamped to the log end, as Kafka does");
+  const recent = await withAdmin((admin) =>
+    planReset(admin, groupId, topic, { to: "duration", ms: 3_600_000 })
+  );
+  assertEquals(recent.map((s) => s.target), [0, 0, 0], "everything is less than an hour old");
+});
+
+Deno.test("reset-offsets refuses while the group has members", async () => {
+  const { brokers, topic, groupId } = await committedGroup(3);
+  const member = await GroupMember.start({ brokers, groupId, name: "Consumer 1", topic });
+  try {
+    await member.waitForAssignment();
+    const plan = await withAdmin((admin) => planReset(admin, groupId, topic, { to: "earliest" }));
+    await assertRejects(
+      () => withAdmin((admin) => applyReset(admin, groupId, topic, plan)),
+      /Assignments can only be reset if the group '.*' is inactive, but the current state is/,
+    );
+  } finally {
+    await member.stop();
+  }
+});
+
+Deno.test("reset-offsets reads ISO durations and rejects bad flags with exit 2", async () => {
+  assertEquals(parseDuration("PT10M"), 600_000);
+  assertEquals(parseDuration("P1DT2H3M4S"), ((24 + 2) * 60 + 3) * 60_000 + 4_000);
+  assertThrows(() => parseDuration("10m"));
+  assertThrows(() => parseDuration("PT"));
+  const script = new URL("../scripts/reset_offsets.ts", import.meta.url).pathname;
+  for (
+    const args of [["--group", "g", "--to-earliest", "--to-latest"], [
+      "--group",
+      "g",
+      "--shift-by",
+      "x",
+    ]]
+  ) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", script, ...args],
+      stderr: "piped",
+      stdout: "null",
+    }).output();
+    assertEquals(out.code, 2);
+    assertMatch(new TextDecoder().decode(out.stderr), /^error: /);
+  }
+});
