@@ -38,6 +38,8 @@ import { AssignmentDiagram, flushOutput, Report, show, Table } from "./render.ts
 import { runDemo } from "./demo.ts";
 import { type OffsetRange, summarizeRun, summaryTable, verdict } from "./summary.ts";
 import { ensureTopic } from "./topic.ts";
+import { offsetsTable, snapshotDiagram } from "./describe.ts";
+import { applyReset, planReset } from "./reset.ts";
 
 /** Options of {@linkcode Lab.runGroup}. */
 export interface RunGroupOptions {
@@ -233,7 +235,7 @@ export class Lab {
     await show(
       new Report([
         `Group ${groupId}: ${snapshot.state}, ${snapshot.members.length} member(s).`,
-        this.#diagram(groupId, membersOf(snapshot, this.topic)),
+        snapshotDiagram(snapshot, this.topic, ORDER_PARTITIONS),
       ]),
     );
   }
@@ -280,7 +282,7 @@ export class Lab {
         ? `${member.name} ${what}: partition(s) ${moved.join(", ") || "none"} moved; ` +
           `the group was Stable with every partition owned after ${(ms / 1000).toFixed(1)} s.`
         : `${member.name} ${what}: the group had not settled after ${(ms / 1000).toFixed(1)} s.`;
-      await show(new Report([line, this.#diagram(groupId, membersOf(after, this.topic))]));
+      await show(new Report([line, snapshotDiagram(after, this.topic, ORDER_PARTITIONS)]));
     });
   }
 
@@ -298,21 +300,7 @@ export class Lab {
     const snapshots = await this.#withAdmin((admin) =>
       Promise.all(groupIds.map((g) => snapshotGroup(admin, g, [this.topic])))
     );
-    await show(
-      new Table(
-        ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG"],
-        snapshots.flatMap((s) =>
-          s.partitions.map((p) => [
-            s.groupId,
-            p.topic,
-            p.partition,
-            p.currentOffset,
-            p.logEndOffset,
-            p.lag,
-          ])
-        ),
-      ),
-    );
+    await show(offsetsTable(snapshots));
   }
 
   /**
@@ -408,23 +396,8 @@ export class Lab {
    */
   async resetOffsets(groupId: string, to: "earliest" | "latest"): Promise<void> {
     await this.#withAdmin(async (admin) => {
-      const { state } = await snapshotGroup(admin, groupId);
-      if (state !== "Empty" && state !== "Dead") {
-        throw new LabError(
-          `offsets of ${groupId} can only be reset while it has no members (it is ${state})`,
-        );
-      }
-      // Real offsets, as Kafka's own tool writes them (kafkajs's resetOffsets
-      // stores the symbolic -2/-1 instead, which shows no lag).
-      const offsets = await admin.fetchTopicOffsets(this.topic);
-      await admin.setOffsets({
-        groupId,
-        topic: this.topic,
-        partitions: offsets.map((o) => ({
-          partition: o.partition,
-          offset: to === "earliest" ? o.low : o.high,
-        })),
-      });
+      const plan = await planReset(admin, groupId, this.topic, { to });
+      await applyReset(admin, groupId, this.topic, plan);
     });
     await this.offsets([groupId]);
   }
@@ -492,13 +465,6 @@ export class Lab {
       members,
     });
   }
-}
-
-/** Members of a snapshot for the diagram: client id as name, partitions of `topic`. */
-function membersOf(snapshot: GroupSnapshot, topic: string) {
-  return snapshot.members
-    .map((m) => ({ name: m.clientId, partitions: m.assignment[topic] ?? [] }))
-    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**
