@@ -58,6 +58,7 @@ export interface MessageEvent {
   type: "message";
   member: string;
   groupId: string;
+  topic: string;
   partition: number;
   offset: number;
   key: string | null;
@@ -265,6 +266,7 @@ export class GroupMember {
         type: "message",
         member: this.name,
         groupId: this.groupId,
+        topic,
         partition,
         offset,
         key: message.key?.toString("utf8") ?? null,

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { readRecords } from "./records.ts";
-import type { MemberEvent } from "./member.ts";
+import { newRunRecord, readRecords } from "./records.ts";
+import { clientIdFor, type MemberEvent } from "./member.ts";
 
 const SCRIPTS = new URL("../scripts/", import.meta.url).pathname;
 
@@ -18,7 +18,7 @@ export interface SpawnMemberOptions {
   name: string;
   brokers: string[];
   topic?: string;
-  /** JSON-lines record of every event (default: a new temp file). */
+  /** JSON-lines record of every event (default: a new file in `.lab/runs/<group>/`). */
   recordFile?: string;
   /** More flags for `scripts/consumer.ts`, e.g. `["--session-timeout-ms", "6000"]`. */
   extraArgs?: string[];
@@ -93,7 +93,8 @@ export async function spawnMember(
   options: SpawnMemberOptions,
   readyTimeoutMs = 30_000,
 ): Promise<MemberProcess> {
-  const recordFile = options.recordFile ?? await Deno.makeTempFile({ suffix: ".jsonl" });
+  const recordFile = options.recordFile ??
+    await newRunRecord(options.groupId, clientIdFor(options.name));
   const lines: string[] = [];
   const assigned = Promise.withResolvers<void>();
   const { child, done } = spawnScript("consumer.ts", [

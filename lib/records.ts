@@ -8,6 +8,60 @@
 import type { MemberEvent, MessageEvent } from "./member.ts";
 
 /**
+ * Where members keep their run records unless told otherwise:
+ * `.lab/runs/<group>/` (or `LAB_RUNS_DIR/<group>/`).
+ *
+ * @example
+ * ```ts
+ * runsDir("billing-group"); // ".../.lab/runs/billing-group"
+ * ```
+ */
+export function runsDir(groupId: string): string {
+  const root = Deno.env.get("LAB_RUNS_DIR") ?? new URL("../.lab/runs", import.meta.url).pathname;
+  return `${root}/${groupId.replace(/[^A-Za-z0-9._-]/g, "_")}`;
+}
+
+/**
+ * A new record file for one run of one member: `<runs dir>/<client id>-<time>-<pid>.jsonl`.
+ *
+ * @example
+ * ```ts
+ * const file = await newRunRecord("billing-group", "consumer-1");
+ * ```
+ */
+export async function newRunRecord(groupId: string, clientId: string): Promise<string> {
+  const dir = runsDir(groupId);
+  await Deno.mkdir(dir, { recursive: true });
+  return `${dir}/${clientId}-${Date.now()}-${Deno.pid}.jsonl`;
+}
+
+/**
+ * Every run record of a group, oldest first: one entry per member run.
+ *
+ * @example
+ * ```ts
+ * for (const run of await readGroupRuns("billing-group")) console.log(run.file, run.events.length);
+ * ```
+ */
+export async function readGroupRuns(
+  groupId: string,
+): Promise<{ file: string; events: MemberEvent[] }[]> {
+  const dir = runsDir(groupId);
+  const files: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && entry.name.endsWith(".jsonl")) files.push(`${dir}/${entry.name}`);
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  const byTime = (f: string) => Number(/-(\d+)-\d+\.jsonl$/.exec(f)?.[1] ?? 0);
+  files.sort((a, b) => byTime(a) - byTime(b));
+  return await Promise.all(files.map(async (file) => ({ file, events: await readRecords(file) })));
+}
+
+/**
  * Appends one event to a JSON-lines record file (synchronously, so a member
  * killed right after still leaves the line behind).
  *

@@ -9,9 +9,9 @@
  */
 import { intFlag, parseFlags, runMain, stringFlag, UsageError } from "../lib/cli.ts";
 import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
-import { formatMemberEvent, GroupMember, LAB_TIMING } from "../lib/member.ts";
+import { clientIdFor, formatMemberEvent, GroupMember, LAB_TIMING } from "../lib/member.ts";
 import { ensureTopic } from "../lib/topic.ts";
-import { appendRecord } from "../lib/records.ts";
+import { appendRecord, newRunRecord } from "../lib/records.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(Deno.args, "deno task consumer", {
@@ -32,7 +32,10 @@ await runMain(async () => {
       default: String(LAB_TIMING.heartbeatIntervalMs),
       help: "heartbeat interval",
     },
-    record: { type: "string", help: "append every event as JSON lines to this file" },
+    record: {
+      type: "string",
+      help: "record every event as JSON lines here (default: a new file in .lab/runs/<group>/)",
+    },
     "process-ms": { type: "string", default: "0", help: "simulated work per message (ms)" },
     commit: {
       type: "string",
@@ -52,7 +55,8 @@ await runMain(async () => {
     min: 1000,
   });
   const heartbeatIntervalMs = intFlag("--heartbeat-ms", values["heartbeat-ms"], { min: 100 });
-  const recordFile = values.record as string | undefined;
+  const recordFile = (values.record as string | undefined) ??
+    await newRunRecord(groupId, clientIdFor(name));
   const processMs = intFlag("--process-ms", values["process-ms"], { max: 600_000 });
   const commit = values.commit;
   if (commit !== "auto" && commit !== "manual") {
@@ -84,7 +88,7 @@ await runMain(async () => {
     commit,
     onEvent: (event) => {
       console.log(formatMemberEvent(event));
-      if (recordFile) appendRecord(recordFile, event);
+      appendRecord(recordFile, event);
       if (event.type === "message" && crashAfter !== undefined && ++processed >= crashAfter) {
         // A crash: no LeaveGroup, no commit of the batch in progress.
         console.log(`${name} crashes after ${processed} messages, before committing`);

@@ -58,6 +58,7 @@ Deno.test("members and the producer print the seed's lines", () => {
     formatMemberEvent({
       ...base,
       type: "message",
+      topic: "order-events",
       partition: 0,
       offset: 4,
       key: "0",
@@ -99,6 +100,7 @@ function message(member: string, partition: number, offset: number): MemberEvent
     type: "message",
     member,
     groupId: "g",
+    topic: "t",
     partition,
     offset,
     key: null,

@@ -1,0 +1,349 @@
+/**
+ * Hands-on exercises, checked on the live broker. Each exercise states a goal
+ * the learner reaches with the scripts in real terminals; its check looks at
+ * what Kafka itself reports (the admin API, the broker's coordinator log) and
+ * at the members' own run records, and says what is right, what is missing,
+ * and one hint.
+ *
+ * @module
+ */
+import type { Admin } from "kafkajs";
+import { type GroupSnapshot, snapshotGroup } from "./groups.ts";
+import { clientIdFor } from "./member.ts";
+import { messagesOf, readGroupRuns } from "./records.ts";
+import { Table } from "./render.ts";
+
+/** The names an exercise checks; tests use their own, learners the defaults. */
+export interface ExerciseContext {
+  admin: Admin;
+  topic: string;
+  partitions: number;
+  groups: { billing: string; inventory: string; notification: string };
+  /** The broker's log, for what only the coordinator knows (a member that timed out). */
+  brokerLog?: string;
+  /** The learner's answer (`--answer`), for exercises that ask a question. */
+  answer?: string;
+}
+
+/** One thing an exercise checks. */
+export interface Criterion {
+  ok: boolean;
+  text: string;
+}
+
+/** A check's outcome: each criterion, the state observed, and a hint when it fails. */
+export interface CheckResult {
+  passed: boolean;
+  criteria: Criterion[];
+  observed: Table;
+  hint?: string;
+}
+
+/** An exercise: what to do, and how it is checked. */
+export interface Exercise {
+  id: string;
+  lesson: number;
+  title: string;
+  goal: string;
+  /** Commands that get there. */
+  how: string[];
+  check(ctx: ExerciseContext): Promise<CheckResult>;
+}
+
+function result(criteria: Criterion[], observed: Table, hint: string): CheckResult {
+  const passed = criteria.every((c) => c.ok);
+  return { passed, criteria, observed, hint: passed ? undefined : hint };
+}
+
+function membersTable(snapshot: GroupSnapshot, topic: string): Table {
+  return new Table(
+    ["GROUP", "STATE", "CLIENT-ID", "PARTITIONS"],
+    snapshot.members.length === 0
+      ? [[snapshot.groupId, snapshot.state, null, null]]
+      : snapshot.members.map((m) => [
+        snapshot.groupId,
+        snapshot.state,
+        m.clientId,
+        (m.assignment[topic] ?? []).join(", ") || "none (idle)",
+      ]),
+  );
+}
+
+function lagTable(snapshots: GroupSnapshot[]): Table {
+  return new Table(
+    ["GROUP", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG"],
+    snapshots.flatMap((s) =>
+      s.partitions.length === 0
+        ? [[s.groupId, null, null, null, null]]
+        : s.partitions.map((p) => [s.groupId, p.partition, p.currentOffset, p.logEndOffset, p.lag])
+    ),
+  );
+}
+
+const owns = (snapshot: GroupSnapshot, topic: string) =>
+  snapshot.members.map((m) => (m.assignment[topic] ?? []).length);
+
+async function readLog(path?: string): Promise<string> {
+  if (!path) return "";
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return "";
+  }
+}
+
+/** The exercises, in lesson order. */
+export const EXERCISES: Exercise[] = [
+  {
+    id: "three-members",
+    lesson: 1,
+    title: "Run three members of billing-group",
+    goal: "billing-group has exactly 3 members and each owns one partition of order-events.",
+    how: ["deno task consumer1", "deno task consumer2", "deno task consumer3"],
+    async check(ctx) {
+      const s = await snapshotGroup(ctx.admin, ctx.groups.billing);
+      const counts = owns(s, ctx.topic);
+      return result(
+        [
+          { ok: s.members.length === 3, text: `3 members (found ${s.members.length})` },
+          { ok: s.state === "Stable", text: `the group is Stable (it is ${s.state})` },
+          {
+            ok: counts.length === 3 && counts.every((c) => c === 1),
+            text: "each member owns exactly one partition",
+          },
+        ],
+        membersTable(s, ctx.topic),
+        s.members.length < 3
+          ? `Start ${3 - s.members.length} more: deno task consumer${
+            s.members.length + 1
+          } in another terminal.`
+          : s.members.length > 3
+          ? `Stop ${s.members.length - 3} of them with Ctrl+C.`
+          : "Wait a second for the rebalance to finish, then check again.",
+      );
+    },
+  },
+  {
+    id: "every-group-every-order",
+    lesson: 2,
+    title: "Make inventory, billing and notification each read every order",
+    goal: "inventory-group, billing-group and notification-group have all committed every " +
+      "partition of order-events, with zero lag.",
+    how: [
+      "deno task inventory",
+      "deno task billing",
+      "deno task notification",
+      "deno task producer",
+    ],
+    async check(ctx) {
+      const groups = [ctx.groups.inventory, ctx.groups.billing, ctx.groups.notification];
+      const snapshots = await Promise.all(
+        groups.map((g) => snapshotGroup(ctx.admin, g, [ctx.topic])),
+      );
+      const behind = snapshots.filter((s) =>
+        s.partitions.length !== ctx.partitions ||
+        s.partitions.some((p) => p.currentOffset === null || p.lag !== 0)
+      );
+      return result(
+        snapshots.map((s) => ({
+          ok: !behind.includes(s),
+          text: `${s.groupId} has read every order (lag 0 on all ${ctx.partitions} partitions)`,
+        })),
+        lagTable(snapshots),
+        behind.length > 0
+          ? `${behind[0].groupId} is behind: start it (deno task ${
+            behind[0].groupId.replace(/-group$/, "").replace(/-.*$/, "")
+          }) and let it catch up.`
+          : "",
+      );
+    },
+  },
+  {
+    id: "find-the-idle",
+    lesson: 3,
+    title: "Add a fourth member and find the idle one",
+    goal: "billing-group has 4 members, one owns no partition, and you name it with --answer.",
+    how: [
+      "deno task consumer1 ... deno task consumer4 (four terminals)",
+      "deno task describe --group billing-group --members",
+      'deno task check find-the-idle --answer "Consumer 4"   (the idle one\'s name or client id)',
+    ],
+    async check(ctx) {
+      const s = await snapshotGroup(ctx.admin, ctx.groups.billing);
+      const idle = s.members.filter((m) => (m.assignment[ctx.topic] ?? []).length === 0);
+      const answer = ctx.answer === undefined ? undefined : clientIdFor(ctx.answer);
+      return result(
+        [
+          { ok: s.members.length === 4, text: `4 members (found ${s.members.length})` },
+          {
+            ok: idle.length === 1,
+            text: `exactly one member owns no partition (found ${idle.length})`,
+          },
+          {
+            ok: idle.length === 1 && answer === idle[0].clientId,
+            text: ctx.answer === undefined
+              ? "you named the idle member (--answer)"
+              : `'${ctx.answer}' is the idle member`,
+          },
+        ],
+        membersTable(s, ctx.topic),
+        s.members.length !== 4
+          ? "Run four members: deno task consumer1 to consumer4."
+          : ctx.answer === undefined
+          ? 'Name the idle member: --answer "Consumer N" (describe --members shows #PARTITIONS).'
+          : "Look again: deno task describe --group billing-group --members; the idle one has 0 partitions.",
+      );
+    },
+  },
+  {
+    id: "kill-and-move",
+    lesson: 4,
+    title: "Kill a member and show its partitions moved",
+    goal: "A member of billing-group was killed (kill -9), the group noticed (session timeout), " +
+      "and the remaining members own every partition.",
+    how: [
+      "deno task consumer1, consumer2, consumer3 (three terminals)",
+      'kill -9 $(pgrep -f "name Consumer 2")',
+      "wait ~10 s (the session timeout), then: deno task check kill-and-move",
+    ],
+    async check(ctx) {
+      const s = await snapshotGroup(ctx.admin, ctx.groups.billing);
+      const log = await readLog(ctx.brokerLog);
+      const group = ctx.groups.billing.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      // The coordinator's own words when it evicts a silent member and rebalances.
+      const evictions = [...log.matchAll(
+        new RegExp(
+          `rebalance group ${group} in state \\S+ with old generation (\\d+) ` +
+            `\\(reason: removing member (\\S+) on heartbeat expiration`,
+          "g",
+        ),
+      )].map((m) => ({ generation: Number(m[1]), memberId: m[2] }));
+      const last = evictions.at(-1);
+      const gone = last !== undefined && !s.members.some((m) => m.memberId === last.memberId);
+      const owned = new Set(s.members.flatMap((m) => m.assignment[ctx.topic] ?? []));
+      return result(
+        [
+          {
+            ok: last !== undefined,
+            text: last
+              ? `the coordinator evicted ${last.memberId} (no heartbeat) and rebalanced: ` +
+                `generation ${last.generation} -> ${last.generation + 1}`
+              : "a killed member was evicted (nothing in the broker's log yet)",
+          },
+          { ok: gone, text: "the killed member is no longer in the group" },
+          {
+            ok: s.members.length > 0 && owned.size === ctx.partitions && s.state === "Stable",
+            text:
+              `the remaining members own all ${ctx.partitions} partitions (${owned.size} owned, ${s.state})`,
+          },
+        ],
+        membersTable(s, ctx.topic),
+        last === undefined
+          ? "Kill a member with kill -9 (Ctrl+C leaves cleanly, which is not a crash), then wait ~10 s."
+          : "Keep at least one member running so it can take the partitions over.",
+      );
+    },
+  },
+  {
+    id: "replay-last-5",
+    lesson: 5,
+    title: "Replay the last 5 orders for billing only",
+    goal: "billing-group's committed offsets are 5 behind the end of every partition of " +
+      "order-events; inventory-group and notification-group are untouched and caught up.",
+    how: [
+      "stop every billing member (Ctrl+C), then:",
+      "deno task reset-offsets --group billing-group --topic order-events --shift-by -5 --execute",
+    ],
+    async check(ctx) {
+      const [billing, ...others] = await Promise.all(
+        [ctx.groups.billing, ctx.groups.inventory, ctx.groups.notification]
+          .map((g) => snapshotGroup(ctx.admin, g, [ctx.topic])),
+      );
+      const fiveBack = billing.partitions.length === ctx.partitions &&
+        billing.partitions.every((p) =>
+          p.currentOffset !== null && p.currentOffset === Math.max(0, p.logEndOffset - 5)
+        );
+      return result(
+        [
+          { ok: fiveBack, text: `${billing.groupId} is 5 behind on every partition` },
+          ...others.map((s) => ({
+            ok: s.partitions.length === ctx.partitions && s.partitions.every((p) => p.lag === 0),
+            text: `${s.groupId} is unchanged (caught up)`,
+          })),
+        ],
+        lagTable([billing, ...others]),
+        !fiveBack
+          ? "Stop billing's members, then: deno task reset-offsets --group billing-group --shift-by -5 --execute"
+          : "Let the other groups catch up (deno task inventory / notification), and reset only billing-group.",
+      );
+    },
+  },
+  {
+    id: "duplicate-on-purpose",
+    lesson: 5,
+    title: "Produce a duplicate on purpose",
+    goal: "A member of billing-group crashed after processing but before committing, and " +
+      "another run processed the same message again (seen in the members' run records).",
+    how: [
+      'deno task consumer --group billing-group --name "Crashy" --crash-after 3',
+      "deno task producer",
+      "deno task consumer1   (it gets the uncommitted messages again)",
+    ],
+    async check(ctx) {
+      const runs = await readGroupRuns(ctx.groups.billing);
+      const seen = new Map<string, string[]>();
+      runs.forEach((run, i) => {
+        for (const m of messagesOf(run.events).filter((m) => m.topic === ctx.topic)) {
+          const key = `${m.partition}@${m.offset}`;
+          seen.set(key, [...(seen.get(key) ?? []), `${m.member} (run ${i + 1})`]);
+        }
+      });
+      const twice = [...seen].filter(([, by]) => by.length > 1);
+      return result(
+        [
+          {
+            ok: runs.length >= 2,
+            text: `at least two member runs recorded (found ${runs.length})`,
+          },
+          { ok: twice.length > 0, text: `a message was processed twice (found ${twice.length})` },
+        ],
+        new Table(
+          ["PARTITION@OFFSET", "PROCESSED BY"],
+          twice.slice(0, 10).map(([key, by]) => [key, by.join(", then ")]),
+        ),
+        "Start a member with --crash-after 3, produce orders, then start another member of billing-group.",
+      );
+    },
+  },
+];
+
+/**
+ * Finds an exercise by id.
+ *
+ * @example
+ * ```ts
+ * exerciseById("three-members")?.title; // "Run three members of billing-group"
+ * ```
+ */
+export function exerciseById(id: string): Exercise | undefined {
+  return EXERCISES.find((e) => e.id === id);
+}
+
+/**
+ * The checker's report: one PASS/FAIL line, each criterion, the observed
+ * state, and the hint when it fails.
+ *
+ * @example
+ * ```ts
+ * console.log(formatResult(exercise, await exercise.check(ctx)));
+ * ```
+ */
+export function formatResult(exercise: Exercise, outcome: CheckResult): string {
+  return [
+    `${outcome.passed ? "PASS" : "FAIL"} ${exercise.id}: ${exercise.title}`,
+    ...outcome.criteria.map((c) => `  [${c.ok ? "x" : " "}] ${c.text}`),
+    "",
+    String(outcome.observed),
+    ...(outcome.hint ? ["", `Hint: ${outcome.hint}`] : []),
+  ].join("\n");
+}
