@@ -217,3 +217,42 @@ export async function runMain(main: () => Promise<void | number>): Promise<never
     Deno.exit(1);
   }
 }
+
+/**
+ * Reads a topic name and checks it against Kafka's rules (1–249 of
+ * `a-z A-Z 0-9 . _ -`, not `.` or `..`), or throws a {@linkcode UsageError}.
+ *
+ * @example
+ * ```ts
+ * topicFlag("--topic", "order-events"); // "order-events"
+ * ```
+ */
+export function topicFlag(name: string, raw: string | boolean | undefined): string {
+  const topic = stringFlag(name, raw);
+  if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topic) || topic === "." || topic === "..") {
+    throw new UsageError(
+      `${name} '${topic}' is not a valid topic name: use 1-249 letters, digits, '.', '_' or '-'`,
+    );
+  }
+  return topic;
+}
+
+/**
+ * Reads a consumer group id (1–255 printable characters), or throws a
+ * {@linkcode UsageError}.
+ *
+ * @example
+ * ```ts
+ * groupFlag("--group", "billing-group"); // "billing-group"
+ * ```
+ */
+export function groupFlag(name: string, raw: string | boolean | undefined): string {
+  const group = stringFlag(name, raw);
+  // deno-lint-ignore no-control-regex
+  if (group.length > 255 || /[\x00-\x1f\x7f]/.test(group)) {
+    throw new UsageError(
+      `${name} '${group}' is not a valid group id: use 1-255 printable characters`,
+    );
+  }
+  return group;
+}

@@ -12,9 +12,10 @@
  *
  * @module
  */
-import type { Consumer, EachMessagePayload } from "kafkajs";
+import { type Consumer, type EachMessagePayload, type Kafka, type Producer } from "kafkajs";
 import { createKafka, ORDER_TOPIC } from "./config.ts";
-import { type OrderEvent, type OrderProblem, parseOrder } from "./orders.ts";
+import { MAX_ORDER_BYTES, type OrderEvent, type OrderProblem, parseOrder } from "./orders.ts";
+import { ensureTopic } from "./topic.ts";
 
 /**
  * Lab timing. kafkajs defaults to a 3 s heartbeat and a 30 s session timeout;
@@ -49,6 +50,13 @@ export interface MemberOptions {
    * `manual`: the member commits each message's offset right after processing it.
    */
   commit?: "auto" | "manual";
+  /** Values larger than this (bytes) are bad messages (default 16 KiB). */
+  maxBytes?: number;
+  /**
+   * Where bad messages are copied, with headers saying why and where they
+   * came from (default `<topic>.dlq`; `false`: report only).
+   */
+  deadLetterTopic?: string | false;
   /** Called for every event, in order. */
   onEvent?: (event: MemberEvent) => void;
 }
@@ -88,6 +96,8 @@ export type MemberEvent =
     partition: number;
     offset: number;
     problem: OrderProblem;
+    /** The dead-letter topic it was copied to, if any. */
+    deadLetter?: string;
     at: number;
   }
   | { type: "rebalancing"; member: string; groupId: string; at: number }
@@ -115,7 +125,10 @@ export function formatMemberEvent(event: MemberEvent): string {
       return `${event.member} assigned: ${owned} [rebalance took ${event.durationMs} ms]`;
     }
     case "malformed":
-      return `${event.member} skipped a bad message at partition ${event.partition} offset ${event.offset}: ${event.problem}`;
+      return `${event.member} skipped a bad message at partition ${event.partition} offset ` +
+        `${event.offset}: ${event.problem}${
+          event.deadLetter ? ` (copied to ${event.deadLetter})` : ""
+        }`;
     case "rebalancing":
       return `${event.member}: group ${event.groupId} is rebalancing...`;
     case "crashed":
@@ -164,17 +177,24 @@ export class GroupMember {
   readonly groupId: string;
   readonly topic: string;
   #consumer: Consumer;
+  #kafka: Kafka;
+  #deadLetterTopic: string | false;
+  #deadLetterProducer: Promise<Producer> | undefined;
+  #maxBytes: number;
   #processMs: number;
   #manualCommit: boolean;
   #onEvent: (event: MemberEvent) => void;
   #waiters = new Set<() => void>();
   #stopped = false;
 
-  private constructor(options: MemberOptions, consumer: Consumer) {
+  private constructor(options: MemberOptions, kafka: Kafka, consumer: Consumer) {
     this.name = options.name;
     this.groupId = options.groupId;
     this.topic = options.topic ?? ORDER_TOPIC;
     this.#consumer = consumer;
+    this.#kafka = kafka;
+    this.#deadLetterTopic = options.deadLetterTopic ?? `${this.topic}.dlq`;
+    this.#maxBytes = options.maxBytes ?? MAX_ORDER_BYTES;
     this.#processMs = options.processMs ?? 0;
     this.#manualCommit = options.commit === "manual";
     this.#onEvent = options.onEvent ?? (() => {});
@@ -194,7 +214,7 @@ export class GroupMember {
       rebalanceTimeout: options.rebalanceTimeoutMs ?? LAB_TIMING.rebalanceTimeoutMs,
       maxWaitTimeInMs: LAB_TIMING.maxWaitTimeMs,
     });
-    const member = new GroupMember(options, consumer);
+    const member = new GroupMember(options, kafka, consumer);
     member.#instrument();
     try {
       await consumer.connect();
@@ -247,11 +267,13 @@ export class GroupMember {
   async #handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
     const value = message.value?.toString("utf8") ?? null;
     const offset = Number(message.offset);
-    const parsed = parseOrder(value);
+    const parsed = parseOrder(value, this.#maxBytes);
     if (this.#processMs > 0 && !parsed.problem) {
       await new Promise((r) => setTimeout(r, this.#processMs));
     }
     if (parsed.problem) {
+      // Copied before its offset is committed: a crash now means a second copy, never none.
+      const deadLetter = await this.#sendToDeadLetter(topic, partition, message, parsed.problem);
       this.#emit({
         type: "malformed",
         member: this.name,
@@ -259,6 +281,7 @@ export class GroupMember {
         partition,
         offset,
         problem: parsed.problem,
+        deadLetter,
         at: Date.now(),
       });
     } else {
@@ -280,6 +303,45 @@ export class GroupMember {
     if (this.#manualCommit) {
       await this.#consumer.commitOffsets([{ topic, partition, offset: String(offset + 1) }]);
     }
+  }
+
+  async #sendToDeadLetter(
+    topic: string,
+    partition: number,
+    message: EachMessagePayload["message"],
+    reason: OrderProblem,
+  ): Promise<string | undefined> {
+    const dlq = this.#deadLetterTopic;
+    if (dlq === false) return undefined;
+    this.#deadLetterProducer ??= (async () => {
+      const admin = this.#kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopic(admin, dlq, 1);
+      } finally {
+        await admin.disconnect();
+      }
+      const producer = this.#kafka.producer();
+      await producer.connect();
+      return producer;
+    })();
+    const producer = await this.#deadLetterProducer;
+    await producer.send({
+      topic: dlq,
+      acks: -1,
+      messages: [{
+        key: message.key,
+        value: message.value,
+        headers: {
+          reason,
+          "source-topic": topic,
+          "source-partition": String(partition),
+          "source-offset": message.offset,
+          "consumer-group": this.groupId,
+        },
+      }],
+    });
+    return dlq;
   }
 
   #emit(event: MemberEvent) {
@@ -318,6 +380,7 @@ export class GroupMember {
     if (this.#stopped) return;
     this.#stopped = true;
     await this.#consumer.disconnect();
+    if (this.#deadLetterProducer) await (await this.#deadLetterProducer).disconnect();
     this.#emit({ type: "stopped", member: this.name, groupId: this.groupId, at: Date.now() });
   }
 }

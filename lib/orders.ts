@@ -24,7 +24,10 @@ export function orderEvent(index: number): OrderEvent {
 }
 
 /** Why a message could not be read as an order. */
-export type OrderProblem = "empty value" | "invalid JSON" | "missing order_id";
+export type OrderProblem = "empty value" | "invalid JSON" | "missing order_id" | "too large";
+
+/** Largest order value a member accepts, in bytes (`--max-bytes`). */
+export const MAX_ORDER_BYTES = 16 * 1024;
 
 /**
  * Parses a message value as an {@linkcode OrderEvent}; returns the problem
@@ -38,8 +41,10 @@ export type OrderProblem = "empty value" | "invalid JSON" | "missing order_id";
  */
 export function parseOrder(
   value: string | null | undefined,
+  maxBytes: number = MAX_ORDER_BYTES,
 ): { order: OrderEvent; problem?: undefined } | { order?: undefined; problem: OrderProblem } {
   if (value === null || value === undefined || value === "") return { problem: "empty value" };
+  if (new TextEncoder().encode(value).length > maxBytes) return { problem: "too large" };
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
@@ -53,4 +58,28 @@ export function parseOrder(
     return { problem: "missing order_id" };
   }
   return { order: parsed as OrderEvent };
+}
+
+/**
+ * One message of each kind a member must survive, for lessons and tests:
+ * invalid JSON, an empty value, a value over {@linkcode MAX_ORDER_BYTES}, and
+ * valid JSON without `order_id`.
+ *
+ * @example
+ * ```ts
+ * poisonMessages().map((p) => p.problem);
+ * // ["invalid JSON", "empty value", "too large", "missing order_id"]
+ * ```
+ */
+export function poisonMessages(): { key: string; value: string; problem: OrderProblem }[] {
+  return [
+    { key: "poison-1", value: '{"order_id": "9001", "amount": ', problem: "invalid JSON" },
+    { key: "poison-2", value: "", problem: "empty value" },
+    {
+      key: "poison-3",
+      value: JSON.stringify({ order_id: "9003", note: "x".repeat(MAX_ORDER_BYTES) }),
+      problem: "too large",
+    },
+    { key: "poison-4", value: '{"amount": 40}', problem: "missing order_id" },
+  ];
 }

@@ -7,7 +7,7 @@
  */
 import { Partitioners } from "kafkajs";
 import { createKafka, ORDER_TOPIC } from "./config.ts";
-import { type OrderEvent, orderEvent } from "./orders.ts";
+import { type OrderEvent, orderEvent, type OrderProblem, poisonMessages } from "./orders.ts";
 import { ensureTopic } from "./topic.ts";
 
 /** One order as acknowledged by the broker. */
@@ -83,6 +83,52 @@ export async function produceOrders(options: ProduceOptions): Promise<ProducedOr
     await admin.disconnect().catch(() => {});
   }
   return produced;
+}
+
+/** A bad message as acknowledged by the broker. */
+export interface ProducedPoison {
+  key: string;
+  problem: OrderProblem;
+  partition: number;
+  offset: number;
+}
+
+/**
+ * Writes one message of each bad kind (see `poisonMessages`) to `topic`, to
+ * show that members report them, dead-letter them and go on.
+ *
+ * @example
+ * ```ts
+ * const poison = await producePoison(["localhost:9092"], "order-events");
+ * ```
+ */
+export async function producePoison(brokers: string[], topic: string): Promise<ProducedPoison[]> {
+  const kafka = createKafka({ brokers, clientId: "producer" });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  try {
+    await admin.connect();
+    await ensureTopic(admin, topic);
+    await producer.connect();
+    const sent: ProducedPoison[] = [];
+    for (const poison of poisonMessages()) {
+      const [meta] = await producer.send({
+        topic,
+        acks: -1,
+        messages: [{ key: poison.key, value: poison.value }],
+      });
+      sent.push({
+        key: poison.key,
+        problem: poison.problem,
+        partition: meta.partition,
+        offset: Number(meta.baseOffset),
+      });
+    }
+    return sent;
+  } finally {
+    await producer.disconnect().catch(() => {});
+    await admin.disconnect().catch(() => {});
+  }
 }
 
 /**

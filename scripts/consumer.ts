@@ -7,7 +7,15 @@
  *
  * @module
  */
-import { intFlag, parseFlags, runMain, stringFlag, UsageError } from "../lib/cli.ts";
+import {
+  groupFlag,
+  intFlag,
+  parseFlags,
+  runMain,
+  stringFlag,
+  topicFlag,
+  UsageError,
+} from "../lib/cli.ts";
 import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
 import { clientIdFor, formatMemberEvent, GroupMember, LAB_TIMING } from "../lib/member.ts";
 import { ensureTopic } from "../lib/topic.ts";
@@ -48,9 +56,9 @@ await runMain(async () => {
     },
   });
   const brokers = resolveBrokers(values.brokers as string | undefined);
-  const groupId = stringFlag("--group", values.group);
+  const groupId = groupFlag("--group", values.group);
   const name = stringFlag("--name", values.name);
-  const topic = stringFlag("--topic", values.topic);
+  const topic = topicFlag("--topic", values.topic);
   const sessionTimeoutMs = intFlag("--session-timeout-ms", values["session-timeout-ms"], {
     min: 1000,
   });

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { intFlag, parseFlags, runMain, stringFlag } from "../lib/cli.ts";
+import { groupFlag, intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
 import { ORDER_TOPIC, resolveBrokers } from "../lib/config.ts";
 import { runDemo } from "../lib/demo.ts";
 
@@ -25,8 +25,8 @@ await runMain(async () => {
   const ok = await runDemo({
     brokers: resolveBrokers(values.brokers as string | undefined),
     startLocalBroker: !explicitBrokers,
-    groupId: stringFlag("--group", values.group),
-    topic: stringFlag("--topic", values.topic),
+    groupId: groupFlag("--group", values.group),
+    topic: topicFlag("--topic", values.topic),
     members: intFlag("--members", values.members, { min: 1, max: 6 }),
     count: intFlag("--count", values.count, { min: 1, max: 100_000 }),
     intervalMs: intFlag("--interval-ms", values["interval-ms"], { min: 0, max: 60_000 }),

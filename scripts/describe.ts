@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { intFlag, parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { groupFlag, intFlag, parseFlags, runMain, UsageError } from "../lib/cli.ts";
 import { createKafka, requireBroker, resolveBrokers } from "../lib/config.ts";
 import {
   coordinatorOf,
@@ -54,7 +54,7 @@ await runMain(async () => {
     }
     const groupIds = values["all-groups"]
       ? groups.filter((g) => g.protocolType === "consumer").map((g) => g.groupId).sort()
-      : [values.group as string];
+      : [groupFlag("--group", values.group)];
     const { snapshots, tracker } = await sampleGroups(
       admin,
       groupIds,

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { intFlag, parseFlags, runMain, stringFlag } from "../lib/cli.ts";
+import { intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
 import { ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
-import { formatProduced, produceOrders } from "../lib/producer.ts";
+import { formatProduced, produceOrders, producePoison } from "../lib/producer.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(Deno.args, "deno task producer", {
@@ -26,9 +26,16 @@ await runMain(async () => {
   const count = intFlag("--count", values.count, { min: 0, max: 10_000_000 });
   const intervalMs = intFlag("--interval-ms", values["interval-ms"], { min: 0, max: 3_600_000 });
   const start = intFlag("--start", values.start, { min: 0 });
-  const topic = stringFlag("--topic", values.topic);
+  const topic = topicFlag("--topic", values.topic);
   await requireBroker(brokers);
 
+  if (values.poison) {
+    for (const p of await producePoison(brokers, topic)) {
+      console.log(
+        `Produced bad message (${p.problem}) -> partition ${p.partition} @ offset ${p.offset}`,
+      );
+    }
+  }
   const stop = new AbortController();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => stop.abort());

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { intFlag, parseFlags, runMain, stringFlag, UsageError } from "../lib/cli.ts";
+import { groupFlag, intFlag, parseFlags, runMain, topicFlag, UsageError } from "../lib/cli.ts";
 import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
 import { applyReset, parseDuration, planReset, planTable, type ResetTarget } from "../lib/reset.ts";
 
@@ -36,8 +36,8 @@ await runMain(async () => {
       help: "bootstrap servers (default KAFKA_BROKERS or localhost:9092)",
     },
   });
-  const groupId = stringFlag("--group", values.group);
-  const topic = stringFlag("--topic", values.topic);
+  const groupId = groupFlag("--group", values.group);
+  const topic = topicFlag("--topic", values.topic);
   const chosen = TARGETS.filter((t) => values[t] !== undefined && values[t] !== false);
   if (chosen.length !== 1) {
     throw new UsageError(`give exactly one of ${TARGETS.map((t) => `--${t}`).join(", ")}`);

@@ -6,7 +6,7 @@
  * @module
  */
 import { brokerPaths } from "../lib/broker.ts";
-import { intFlag, parseFlags, runMain, stringFlag } from "../lib/cli.ts";
+import { groupFlag, intFlag, parseFlags, runMain } from "../lib/cli.ts";
 import { createKafka, requireBroker, resolveBrokers } from "../lib/config.ts";
 import { GroupWatch, runWatch } from "../lib/watch.ts";
 
@@ -26,7 +26,7 @@ await runMain(async () => {
     },
   });
   const brokers = resolveBrokers(values.brokers as string | undefined);
-  const groupId = stringFlag("--group", values.group);
+  const groupId = groupFlag("--group", values.group);
   const intervalMs = intFlag("--interval-ms", values["interval-ms"], { min: 50, max: 60_000 });
   const durationMs = values["duration-ms"] === undefined
     ? undefined
