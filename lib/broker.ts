@@ -25,6 +25,18 @@ export interface BrokerOptions {
   dataDir?: string;
   /** Progress lines (jar download, formatting, waiting). */
   onProgress?: (line: string) => void;
+  /**
+   * A second, authenticated listener (SASL_PLAINTEXT on 127.0.0.1:`port`)
+   * accepting PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for `users`
+   * (name → password), to try the lab's SASL settings locally.
+   */
+  sasl?: SaslListener;
+}
+
+/** See {@linkcode BrokerOptions.sasl}. */
+export interface SaslListener {
+  port: number;
+  users: Record<string, string>;
 }
 
 /** Resolved locations and ports of one embedded broker. */
@@ -89,7 +101,7 @@ export function brokerAddress(paths: BrokerPaths): string {
  * serverProperties(brokerPaths()).includes("group.initial.rebalance.delay.ms=0"); // true
  * ```
  */
-export function serverProperties(paths: BrokerPaths): string {
+export function serverProperties(paths: BrokerPaths, sasl?: SaslListener): string {
   const settings: Record<string, string | number> = {
     "process.roles": "broker,controller",
     "node.id": 1,
@@ -112,6 +124,25 @@ export function serverProperties(paths: BrokerPaths): string {
     "group.initial.rebalance.delay.ms": 0,
     "log.retention.hours": 24,
   };
+  if (sasl) {
+    const plainUsers = Object.entries(sasl.users).map(([u, p]) => `user_${u}="${p}"`).join(" ");
+    Object.assign(settings, {
+      "listeners": `${settings.listeners},SASL_PLAINTEXT://127.0.0.1:${sasl.port}`,
+      "advertised.listeners": `${
+        settings["advertised.listeners"]
+      },SASL_PLAINTEXT://127.0.0.1:${sasl.port}`,
+      "listener.security.protocol.map": `${
+        settings["listener.security.protocol.map"]
+      },SASL_PLAINTEXT:SASL_PLAINTEXT`,
+      "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+      "listener.name.sasl_plaintext.plain.sasl.jaas.config":
+        `org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
+      "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config":
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+      "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config":
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+    });
+  }
   return Object.entries(settings).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
 }
 
@@ -316,7 +347,12 @@ export async function brokerStatus(options: BrokerOptions = {}): Promise<BrokerS
   };
 }
 
-async function formatStorage(paths: BrokerPaths, java: string, onProgress: (l: string) => void) {
+async function formatStorage(
+  paths: BrokerPaths,
+  java: string,
+  onProgress: (l: string) => void,
+  sasl?: SaslListener,
+) {
   if (await exists(`${paths.logDirs}/meta.properties`)) return;
   let clusterId: string;
   try {
@@ -334,6 +370,13 @@ async function formatStorage(paths: BrokerPaths, java: string, onProgress: (l: s
       "-c",
       paths.propertiesFile,
       "--standalone",
+      // SCRAM credentials live in the cluster metadata: KRaft adds them at format time.
+      ...Object.entries(sasl?.users ?? {}).flatMap(([user, password]) =>
+        ["SCRAM-SHA-256", "SCRAM-SHA-512"].flatMap((m) => [
+          "--add-scram",
+          `${m}=[name=${user},password=${password}]`,
+        ])
+      ),
     ]),
     stdout: "piped",
     stderr: "piped",
@@ -388,8 +431,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
   await fetchKafkaJars(paths, progress);
   const java = await findJava();
   await Deno.mkdir(paths.logDirs, { recursive: true });
-  await Deno.writeTextFile(paths.propertiesFile, serverProperties(paths));
-  await formatStorage(paths, java, progress);
+  await Deno.writeTextFile(paths.propertiesFile, serverProperties(paths, options.sasl));
+  await formatStorage(paths, java, progress, options.sasl);
 
   progress(`Starting Kafka on ${address} (log: ${paths.logFile})...`);
   await Deno.writeTextFile(paths.logFile, `--- broker start ${new Date().toISOString()}\n`, {

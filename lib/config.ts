@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
+import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
 import process from "node:process";
 import { LabError, UsageError } from "./cli.ts";
 
@@ -52,6 +52,67 @@ export function resolveBrokers(flag?: string): string[] {
   return brokers;
 }
 
+/** SASL mechanisms the lab's clients speak. */
+export const SASL_MECHANISMS = ["plain", "scram-sha-256", "scram-sha-512"] as const;
+
+/** TLS and SASL settings of a client, from the environment. */
+export interface Security {
+  ssl?: { ca?: string[]; rejectUnauthorized: boolean } | true;
+  sasl?: { mechanism: (typeof SASL_MECHANISMS)[number]; username: string; password: string };
+}
+
+/**
+ * Reads TLS and SASL settings from the environment, for clusters that need
+ * them (Confluent Cloud, Amazon MSK, Aiven...):
+ *
+ * - `KAFKA_SSL=true` — TLS; `KAFKA_SSL_CA=/path/ca.pem` for a private CA;
+ *   `KAFKA_SSL_INSECURE=true` skips certificate checks (never in production).
+ * - `KAFKA_SASL_MECHANISM=plain|scram-sha-256|scram-sha-512`,
+ *   `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`.
+ *
+ * Secrets stay out of flags (they would show in `ps`) and out of every
+ * message the lab prints.
+ *
+ * @example
+ * ```ts
+ * securityFromEnv(); // {} on the local broker
+ * ```
+ */
+export function securityFromEnv(
+  env: (name: string) => string | undefined = Deno.env.get,
+): Security {
+  const security: Security = {};
+  const ssl = env("KAFKA_SSL")?.toLowerCase();
+  if (ssl === "true" || ssl === "1") {
+    const ca = env("KAFKA_SSL_CA");
+    const insecure = ["true", "1"].includes(env("KAFKA_SSL_INSECURE")?.toLowerCase() ?? "");
+    security.ssl = ca || insecure
+      ? { ca: ca ? [Deno.readTextFileSync(ca)] : undefined, rejectUnauthorized: !insecure }
+      : true;
+  }
+  const mechanism = env("KAFKA_SASL_MECHANISM")?.toLowerCase();
+  if (mechanism) {
+    if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism)) {
+      throw new UsageError(
+        `KAFKA_SASL_MECHANISM must be one of ${SASL_MECHANISMS.join(", ")}, got '${mechanism}'`,
+      );
+    }
+    const username = env("KAFKA_SASL_USERNAME");
+    const password = env("KAFKA_SASL_PASSWORD");
+    if (!username || !password) {
+      throw new UsageError(
+        `KAFKA_SASL_MECHANISM=${mechanism} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`,
+      );
+    }
+    security.sasl = {
+      mechanism: mechanism as (typeof SASL_MECHANISMS)[number],
+      username,
+      password,
+    };
+  }
+  return security;
+}
+
 /** Options for {@linkcode createKafka}. */
 export interface ClientOptions {
   brokers: string[];
@@ -61,6 +122,8 @@ export interface ClientOptions {
   connectionTimeoutMs?: number;
   /** Retries for failed requests; few, so a dead broker is reported fast. */
   retries?: number;
+  /** TLS/SASL; default: {@linkcode securityFromEnv}. */
+  security?: Security;
 }
 
 /**
@@ -76,15 +139,43 @@ export interface ClientOptions {
  * ```
  */
 export function createKafka(options: ClientOptions): Kafka {
+  const security = options.security ?? securityFromEnv();
   const config: KafkaConfig = {
+    ssl: security.ssl,
+    sasl: security.sasl as SASLOptions | undefined,
     clientId: options.clientId,
     brokers: options.brokers,
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
     requestTimeout: 30000,
     retry: { retries: options.retries ?? 5, initialRetryTime: 300, maxRetryTime: 3000 },
     logLevel: kafkajsLogLevel(),
+    logCreator: redactingLogCreator(security.sasl?.password),
   };
   return new Kafka(config);
+}
+
+/**
+ * kafkajs's log, one line an entry on stderr, with every secret removed: any
+ * field named like a password, secret or token, and the SASL password itself
+ * wherever it appears.
+ */
+function redactingLogCreator(password?: string) {
+  const hide = (text: string) => password ? text.replaceAll(password, "[redacted]") : text;
+  return () =>
+  (
+    { namespace, label, log }: {
+      namespace: string;
+      label: string;
+      log: { message: string; timestamp?: string; logger?: string } & Record<string, unknown>;
+    },
+  ) => {
+    const { message, timestamp: _t, logger: _l, ...extra } = log;
+    const fields = JSON.stringify(
+      extra,
+      (key, value) => /password|secret|token/i.test(key) ? "[redacted]" : value,
+    );
+    console.error(hide(`[kafkajs] ${label} ${namespace}: ${message} ${fields}`));
+  };
 }
 
 function kafkajsLogLevel(): logLevel {
@@ -115,16 +206,19 @@ export function unreachableMessage(brokers: string[]): string {
     "`deno task broker start` (or `docker compose up -d`), or point KAFKA_BROKERS / --brokers at a running cluster";
 }
 
+/** What a probe of the cluster found. */
+export type ProbeResult = "ok" | "unreachable" | { authFailed: string };
+
 /**
- * Checks that a broker answers a metadata request within `timeoutMs`.
- * Resolves to true/false, never throws, and leaves no client behind.
+ * Asks the cluster for its metadata within `timeoutMs`: "ok", "unreachable",
+ * or the reason authentication failed. Never throws; leaves no client behind.
  *
  * @example
  * ```ts
- * if (!(await brokerAnswers(["localhost:9092"]))) console.log("no broker");
+ * await probeBroker(["localhost:9092"]); // "ok"
  * ```
  */
-export async function brokerAnswers(brokers: string[], timeoutMs = 2000): Promise<boolean> {
+export async function probeBroker(brokers: string[], timeoutMs = 2000): Promise<ProbeResult> {
   const admin = createKafka({
     brokers,
     clientId: "lab-probe",
@@ -132,16 +226,20 @@ export async function brokerAnswers(brokers: string[], timeoutMs = 2000): Promis
     retries: 0,
   }).admin();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
+  const deadline = new Promise<ProbeResult>((resolve) => {
+    timer = setTimeout(() => resolve("unreachable"), timeoutMs);
   });
-  const probe = (async () => {
+  const probe = (async (): Promise<ProbeResult> => {
     try {
       await admin.connect();
       await admin.describeCluster();
-      return true;
-    } catch {
-      return false;
+      return "ok";
+    } catch (error) {
+      const name = (error as Error)?.name ?? "";
+      if (/SASL|Authentication/i.test(name) || /authentication/i.test((error as Error)?.message)) {
+        return { authFailed: (error as Error).message };
+      }
+      return "unreachable";
     }
   })();
   try {
@@ -154,6 +252,18 @@ export async function brokerAnswers(brokers: string[], timeoutMs = 2000): Promis
 }
 
 /**
+ * True when a broker answers a metadata request within `timeoutMs`.
+ *
+ * @example
+ * ```ts
+ * if (!(await brokerAnswers(["localhost:9092"]))) console.log("no broker");
+ * ```
+ */
+export async function brokerAnswers(brokers: string[], timeoutMs = 2000): Promise<boolean> {
+  return (await probeBroker(brokers, timeoutMs)) === "ok";
+}
+
+/**
  * Throws a {@linkcode LabError} naming the address and the fix unless a broker
  * answers within `timeoutMs` (5 s at most, as the lab promises).
  *
@@ -163,7 +273,13 @@ export async function brokerAnswers(brokers: string[], timeoutMs = 2000): Promis
  * ```
  */
 export async function requireBroker(brokers: string[], timeoutMs = 4000): Promise<void> {
-  if (!(await brokerAnswers(brokers, timeoutMs))) {
-    throw new LabError(unreachableMessage(brokers));
+  const result = await probeBroker(brokers, timeoutMs);
+  if (result === "unreachable") throw new LabError(unreachableMessage(brokers));
+  if (result !== "ok") {
+    const { sasl } = securityFromEnv();
+    throw new LabError(
+      `authentication failed at ${brokers.join(",")} as '${sasl?.username ?? "?"}' ` +
+        `(SASL ${sasl?.mechanism ?? "?"}): check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`,
+    );
   }
 }

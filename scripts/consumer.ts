@@ -20,6 +20,7 @@ import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/
 import { clientIdFor, formatMemberEvent, GroupMember, LAB_TIMING } from "../lib/member.ts";
 import { ensureTopic } from "../lib/topic.ts";
 import { appendRecord, newRunRecord } from "../lib/records.ts";
+import { MAX_ORDER_BYTES } from "../lib/orders.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(Deno.args, "deno task consumer", {
@@ -50,6 +51,15 @@ await runMain(async () => {
       default: "auto",
       help: "auto: commit after each batch; manual: after each message",
     },
+    "max-bytes": {
+      type: "string",
+      default: String(MAX_ORDER_BYTES),
+      help: "larger values are bad messages (dead-lettered to <topic>.dlq)",
+    },
+    "max-messages": {
+      type: "string",
+      help: "leave the group cleanly after processing N messages",
+    },
     "crash-after": {
       type: "string",
       help: "exit abruptly, without committing, after processing N messages",
@@ -70,6 +80,10 @@ await runMain(async () => {
   if (commit !== "auto" && commit !== "manual") {
     throw new UsageError(`--commit must be auto or manual, got '${commit}'`);
   }
+  const maxBytes = intFlag("--max-bytes", values["max-bytes"], { min: 1 });
+  const maxMessages = values["max-messages"] === undefined
+    ? undefined
+    : intFlag("--max-messages", values["max-messages"], { min: 1 });
   const crashAfter = values["crash-after"] === undefined
     ? undefined
     : intFlag("--crash-after", values["crash-after"], { min: 1 });
@@ -84,6 +98,7 @@ await runMain(async () => {
   }
 
   let processed = 0;
+  const leave = Promise.withResolvers<void>();
   console.log(`${name} starting (group ${groupId}, topic ${topic})`);
   const member = await GroupMember.start({
     brokers,
@@ -94,18 +109,22 @@ await runMain(async () => {
     heartbeatIntervalMs,
     processMs,
     commit,
+    maxBytes,
     onEvent: (event) => {
       console.log(formatMemberEvent(event));
       appendRecord(recordFile, event);
-      if (event.type === "message" && crashAfter !== undefined && ++processed >= crashAfter) {
+      if (event.type === "message") processed++;
+      if (event.type === "message" && crashAfter !== undefined && processed >= crashAfter) {
         // A crash: no LeaveGroup, no commit of the batch in progress.
         console.log(`${name} crashes after ${processed} messages, before committing`);
         Deno.exit(137);
       }
+      if (event.type === "message" && maxMessages !== undefined && processed >= maxMessages) {
+        leave.resolve();
+      }
     },
   });
 
-  const leave = Promise.withResolvers<void>();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => leave.resolve());
   }
