@@ -91,6 +91,20 @@ export function brokerAddress(paths: BrokerPaths): string {
 }
 
 /**
+ * True when `brokers` is the lab's embedded broker (localhost or 127.0.0.1
+ * on its port), which the lab may stop and start.
+ *
+ * @example
+ * ```ts
+ * isEmbeddedBroker(["localhost:9092"]); // true with the default port
+ * ```
+ */
+export function isEmbeddedBroker(brokers: string[], paths: BrokerPaths = brokerPaths()): boolean {
+  return brokers.length === 1 &&
+    [`127.0.0.1:${paths.port}`, `localhost:${paths.port}`].includes(brokers[0]);
+}
+
+/**
  * The broker's settings, tuned for a one-node lab: replication factor 1 for
  * the internal topics, no initial rebalance delay (members are assigned at
  * once), listeners on loopback only, no topic auto-creation (a missing topic

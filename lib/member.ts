@@ -101,7 +101,15 @@ export type MemberEvent =
     at: number;
   }
   | { type: "rebalancing"; member: string; groupId: string; at: number }
-  | { type: "crashed"; member: string; groupId: string; error: string; at: number }
+  | {
+    type: "crashed";
+    member: string;
+    groupId: string;
+    error: string;
+    /** kafkajs restarts the consumer (reconnects and rejoins) after retriable errors. */
+    restarting: boolean;
+    at: number;
+  }
   | { type: "stopped"; member: string; groupId: string; at: number };
 
 /**
@@ -132,7 +140,9 @@ export function formatMemberEvent(event: MemberEvent): string {
     case "rebalancing":
       return `${event.member}: group ${event.groupId} is rebalancing...`;
     case "crashed":
-      return `${event.member} crashed: ${event.error}`;
+      return event.restarting
+        ? `${event.member} lost the broker (${event.error}); reconnecting and rejoining...`
+        : `${event.member} stopped on an error: ${event.error}`;
     case "stopped":
       return `${event.member} left ${event.groupId}`;
   }
@@ -259,6 +269,7 @@ export class GroupMember {
         member: this.name,
         groupId: this.groupId,
         error: payload.error?.message ?? String(payload.error),
+        restarting: Boolean(payload.restart),
         at: Date.now(),
       });
     });

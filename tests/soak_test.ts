@@ -1,0 +1,26 @@
+import { isEmbeddedBroker } from "../lib/broker.ts";
+import { runSoak } from "../lib/soak.ts";
+import { assertEquals, assertTrue } from "./assert.ts";
+import { testBrokers, uniqueName } from "./harness.ts";
+
+Deno.test("soak: members killed at random and a broker restart lose nothing", async () => {
+  const brokers = await testBrokers();
+  const report = await runSoak({
+    brokers,
+    topic: uniqueName("soak-orders"),
+    groupId: uniqueName("soak-group"),
+    orders: 1_500,
+    members: 3,
+    produceMs: 8_000,
+    killEveryMs: 1_500,
+    maxWallMs: 90_000,
+  });
+  console.log(JSON.stringify(report));
+  assertEquals(report.produced, 1_500);
+  assertEquals(report.lost, 0, "at-least-once: nothing lost");
+  assertEquals(report.consumedUnique, 1_500);
+  assertTrue(report.drained, "the group caught up");
+  assertTrue(report.kills >= 1, `members killed: ${report.kills}`);
+  assertTrue(report.rebalances >= 2, `rebalances: ${report.rebalances}`);
+  if (isEmbeddedBroker(brokers)) assertEquals(report.brokerRestarts, 1);
+});
