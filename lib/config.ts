@@ -8,7 +8,7 @@
  */
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
 import process from "node:process";
-import { LabError, UsageError } from "./cli.ts";
+import { type FlagSpec, LabError, UsageError } from "./cli.ts";
 
 // kafkajs 2.2.4 schedules a timer with a negative delay when no throttling is
 // in force; Node-compatible runtimes warn about it on every client. The timer
@@ -112,6 +112,12 @@ export function securityFromEnv(
   }
   return security;
 }
+
+/** The `--brokers` flag every command takes. */
+export const BROKERS_FLAG: FlagSpec = {
+  type: "string",
+  help: "bootstrap servers host:port,... (default KAFKA_BROKERS or localhost:9092)",
+};
 
 /** Options for {@linkcode createKafka}. */
 export interface ClientOptions {

@@ -107,11 +107,25 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const stop = new AbortController();
   const watch = new GroupWatch(admin, { groupId, topic });
   const watching = runWatch(watch, 250, stop.signal, () => {});
-  const spawn = (name: string) =>
-    spawnMember(
-      { groupId, name, brokers, topic, extraArgs: ["--session-timeout-ms", "6000"] },
-      60_000,
-    );
+  let brokerDown = false;
+  /** Starts a member, trying again (a member refuses to start while the broker is down). */
+  const spawn = async (name: string): Promise<MemberProcess> => {
+    while (true) {
+      try {
+        return await spawnMember({
+          groupId,
+          name,
+          brokers,
+          topic,
+          extraArgs: ["--session-timeout-ms", "6000"],
+        }, 60_000);
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        say(`chaos: ${name} could not start yet (${(error as Error).message.slice(0, 80)}...)`);
+        await sleep(1000);
+      }
+    }
+  };
   let kills = 0;
   let brokerRestarts = 0;
   const produced = new Set<string>();
@@ -124,20 +138,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       while (!stop.signal.aborted) {
         await sleep(every / 2 + Math.random() * every, stop.signal);
         if (stop.signal.aborted || Date.now() > deadline) return;
+        if (brokerDown) continue; // one kind of chaos at a time
         const index = Math.floor(Math.random() * members.length);
         const victim = members[index];
         await victim.kill();
         retired.push(victim);
         kills++;
         say(`chaos: killed ${victim.name} (pid ${victim.pid}); restarting it`);
-        try {
-          members[index] = await spawn(victim.name);
-        } catch (error) {
-          say(`chaos: ${victim.name} did not come back yet (${(error as Error).message})`);
-          members[index] = await spawn(victim.name);
-        }
+        members[index] = await spawn(victim.name);
       }
-    })();
+    })().catch((error) => say(`chaos stopped: ${(error as Error).message}`));
 
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
@@ -147,8 +157,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     for (let next = 0; next < orders && Date.now() < deadline;) {
       if (restartAt >= 0 && next >= restartAt && brokerRestarts === 0) {
         say("chaos: restarting the broker");
+        brokerDown = true;
         await stopBroker();
         await startBroker();
+        brokerDown = false;
         brokerRestarts++;
         say("chaos: the broker is back");
       }

@@ -8,6 +8,7 @@
 import { brokerPaths } from "../lib/broker.ts";
 import { parseFlags, runMain, UsageError } from "../lib/cli.ts";
 import {
+  BROKERS_FLAG,
   createKafka,
   ORDER_PARTITIONS,
   ORDER_TOPIC,
@@ -23,10 +24,7 @@ await runMain(async () => {
     list: { type: "boolean", help: "list the exercises" },
     answer: { type: "string", help: "your answer, for exercises that ask a question" },
     watch: { type: "boolean", help: "check again every 2 s until it passes" },
-    brokers: {
-      type: "string",
-      help: "bootstrap servers (default KAFKA_BROKERS or localhost:9092)",
-    },
+    brokers: BROKERS_FLAG,
   }, { positionals: "<exercise>" });
   if (values.list || positionals.length === 0) {
     console.log(String(

@@ -16,7 +16,13 @@ import {
   topicFlag,
   UsageError,
 } from "../lib/cli.ts";
-import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
+import {
+  BROKERS_FLAG,
+  createKafka,
+  ORDER_TOPIC,
+  requireBroker,
+  resolveBrokers,
+} from "../lib/config.ts";
 import { clientIdFor, formatMemberEvent, GroupMember, LAB_TIMING } from "../lib/member.ts";
 import { ensureTopic } from "../lib/topic.ts";
 import { appendRecord, newRunRecord } from "../lib/records.ts";
@@ -27,10 +33,7 @@ await runMain(async () => {
     group: { type: "string", default: "billing-group", help: "consumer group id" },
     name: { type: "string", default: "Consumer", help: "name shown in output and as client id" },
     topic: { type: "string", default: ORDER_TOPIC, help: "topic to consume" },
-    brokers: {
-      type: "string",
-      help: "bootstrap servers (default KAFKA_BROKERS or localhost:9092)",
-    },
+    brokers: BROKERS_FLAG,
     "session-timeout-ms": {
       type: "string",
       default: String(LAB_TIMING.sessionTimeoutMs),

@@ -5,7 +5,7 @@
  * @module
  */
 import { groupFlag, intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
-import { ORDER_TOPIC, resolveBrokers } from "../lib/config.ts";
+import { BROKERS_FLAG, ORDER_TOPIC, resolveBrokers } from "../lib/config.ts";
 import { runDemo } from "../lib/demo.ts";
 
 await runMain(async () => {
@@ -15,10 +15,7 @@ await runMain(async () => {
     "interval-ms": { type: "string", default: "500", help: "pause between orders" },
     group: { type: "string", default: "billing-group", help: "consumer group id" },
     topic: { type: "string", default: ORDER_TOPIC, help: "topic" },
-    brokers: {
-      type: "string",
-      help: "bootstrap servers (default KAFKA_BROKERS or localhost:9092)",
-    },
+    brokers: BROKERS_FLAG,
   });
   const explicitBrokers = values.brokers !== undefined ||
     Deno.env.get("KAFKA_BROKERS") !== undefined;

@@ -5,7 +5,7 @@
  * @module
  */
 import { groupFlag, intFlag, parseFlags, runMain, UsageError } from "../lib/cli.ts";
-import { createKafka, requireBroker, resolveBrokers } from "../lib/config.ts";
+import { BROKERS_FLAG, createKafka, requireBroker, resolveBrokers } from "../lib/config.ts";
 import {
   coordinatorOf,
   groupDiagrams,
@@ -30,10 +30,7 @@ await runMain(async () => {
     },
     "interval-ms": { type: "string", default: "500", help: "time between observations" },
     "no-diagram": { type: "boolean", help: "leave out the diagram" },
-    brokers: {
-      type: "string",
-      help: "bootstrap servers (default KAFKA_BROKERS or localhost:9092)",
-    },
+    brokers: BROKERS_FLAG,
   });
   const brokers = resolveBrokers(values.brokers as string | undefined);
   const samples = intFlag("--samples", values.samples, { min: 1, max: 100 });

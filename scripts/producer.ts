@@ -4,7 +4,7 @@
  * @module
  */
 import { intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
-import { ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
+import { BROKERS_FLAG, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
 import { formatProduced, produceOrders, producePoison } from "../lib/producer.ts";
 
 await runMain(async () => {
@@ -17,10 +17,7 @@ await runMain(async () => {
       help: "index of the first order (order id 1000 + start)",
     },
     topic: { type: "string", default: ORDER_TOPIC, help: "topic to produce to" },
-    brokers: {
-      type: "string",
-      help: "bootstrap servers (default KAFKA_BROKERS or localhost:9092)",
-    },
+    brokers: BROKERS_FLAG,
   });
   const brokers = resolveBrokers(values.brokers as string | undefined);
   const count = intFlag("--count", values.count, { min: 0, max: 10_000_000 });

@@ -6,7 +6,13 @@
  * @module
  */
 import { groupFlag, intFlag, parseFlags, runMain, topicFlag, UsageError } from "../lib/cli.ts";
-import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
+import {
+  BROKERS_FLAG,
+  createKafka,
+  ORDER_TOPIC,
+  requireBroker,
+  resolveBrokers,
+} from "../lib/config.ts";
 import { applyReset, parseDuration, planReset, planTable, type ResetTarget } from "../lib/reset.ts";
 
 const TARGETS = [
@@ -31,10 +37,7 @@ await runMain(async () => {
     "shift-by": { type: "string", help: "move by N (negative: replay N messages)" },
     "to-offset": { type: "string", help: "to offset N" },
     execute: { type: "boolean", help: "apply the plan (default: dry run)" },
-    brokers: {
-      type: "string",
-      help: "bootstrap servers (default KAFKA_BROKERS or localhost:9092)",
-    },
+    brokers: BROKERS_FLAG,
   });
   const groupId = groupFlag("--group", values.group);
   const topic = topicFlag("--topic", values.topic);

@@ -9,7 +9,7 @@
  */
 import { startBroker } from "../lib/broker.ts";
 import { intFlag, parseFlags, runMain } from "../lib/cli.ts";
-import { brokerAnswers, resolveBrokers } from "../lib/config.ts";
+import { brokerAnswers, BROKERS_FLAG, resolveBrokers } from "../lib/config.ts";
 import { runSoak, soakTable } from "../lib/soak.ts";
 
 await runMain(async () => {
@@ -19,10 +19,7 @@ await runMain(async () => {
     "produce-ms": { type: "string", default: "30000", help: "spread producing over this long" },
     "kill-every-ms": { type: "string", default: "3000", help: "mean time between SIGKILLs" },
     "no-broker-restart": { type: "boolean", help: "do not restart the broker mid-run" },
-    brokers: {
-      type: "string",
-      help: "bootstrap servers (default KAFKA_BROKERS or localhost:9092)",
-    },
+    brokers: BROKERS_FLAG,
   });
   const brokers = resolveBrokers(values.brokers as string | undefined);
   const orders = intFlag("--orders", values.orders, { min: 1, max: 1_000_000 });

@@ -7,7 +7,7 @@
  */
 import { brokerPaths } from "../lib/broker.ts";
 import { groupFlag, intFlag, parseFlags, runMain } from "../lib/cli.ts";
-import { createKafka, requireBroker, resolveBrokers } from "../lib/config.ts";
+import { BROKERS_FLAG, createKafka, requireBroker, resolveBrokers } from "../lib/config.ts";
 import { GroupWatch, runWatch } from "../lib/watch.ts";
 
 await runMain(async () => {
@@ -20,10 +20,7 @@ await runMain(async () => {
       type: "string",
       help: "broker log to tell 'left' from 'timed out' (default: the lab's own broker's)",
     },
-    brokers: {
-      type: "string",
-      help: "bootstrap servers (default KAFKA_BROKERS or localhost:9092)",
-    },
+    brokers: BROKERS_FLAG,
   });
   const brokers = resolveBrokers(values.brokers as string | undefined);
   const groupId = groupFlag("--group", values.group);
