@@ -8,7 +8,10 @@
  * {@linkcode nextTimeline}:
  * - a rebalance **starts** at the first snapshot in PreparingRebalance or
  *   CompletingRebalance (or, if it happened entirely between two snapshots,
- *   at the earlier of them) and **ends** at the next Stable or Empty one;
+ *   at the earlier of them) and **ends** at the next Stable or Empty one; one
+ *   already under way at the first snapshot is kept, marked as such;
+ * - two rebalances less than a poll apart (the Stable between them unseen)
+ *   show as one, with the joins and departures of both;
  * - **why**: members that joined, and members that went away. Whether one
  *   that went away *left* (LeaveGroup, e.g. Ctrl+C) or *timed out* (no
  *   heartbeat within the session timeout, e.g. `kill -9`) is not visible in
@@ -42,6 +45,8 @@ export interface Rebalance {
   stateAfter: string;
   /** Who owns which partitions afterwards, by client id. */
   assignment: { member: string; partitions: number[] }[];
+  /** It was under way when watching began: who joined or went is unknown. */
+  underWayAtStart?: boolean;
 }
 
 /** What the timeline function carries from one snapshot to the next. */
@@ -97,6 +102,23 @@ export function nextTimeline(
     };
   }
   const before = timeline.settled;
+  if (!before && timeline.openSince !== undefined) {
+    const rebalance: Rebalance = {
+      startedAt: timeline.openSince,
+      endedAt: snapshot.at,
+      durationMs: snapshot.at - timeline.openSince,
+      joined: [],
+      departed: [],
+      stateAfter: snapshot.state,
+      assignment: assignmentOf(snapshot, topic),
+      underWayAtStart: true,
+    };
+    return {
+      rebalances: [...timeline.rebalances, rebalance],
+      settled: snapshot,
+      previous: snapshot,
+    };
+  }
   if (!before || (timeline.openSince === undefined && sameMembers(before, snapshot))) {
     return { rebalances: timeline.rebalances, settled: snapshot, previous: snapshot };
   }
@@ -164,6 +186,7 @@ export function rebalanceReason(rebalance: Rebalance, departures: Map<string, De
       }`;
     }),
   ];
+  if (rebalance.underWayAtStart) return "already under way when watching began";
   return reasons.join("; ") || "assignment changed";
 }
 

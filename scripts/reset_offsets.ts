@@ -13,6 +13,7 @@ import {
   requireBroker,
   resolveBrokers,
 } from "../lib/config.ts";
+import { snapshotGroup } from "../lib/groups.ts";
 import { applyReset, parseDuration, planReset, planTable, type ResetTarget } from "../lib/reset.ts";
 
 const TARGETS = [
@@ -75,7 +76,14 @@ await runMain(async () => {
     const plan = await planReset(admin, groupId, topic, target);
     console.log(String(planTable(groupId, topic, plan)));
     if (!values.execute) {
-      console.log("\nDry run: nothing changed. Add --execute to apply this plan.");
+      const { state } = await snapshotGroup(admin, groupId);
+      const active = state !== "Empty" && state !== "Dead";
+      console.log(
+        active
+          ? `\nDry run: nothing changed. ${groupId} is ${state} (it has members): like Kafka, ` +
+            "--execute refuses until they stop."
+          : "\nDry run: nothing changed. Add --execute to apply this plan.",
+      );
       return;
     }
     await applyReset(admin, groupId, topic, plan);
