@@ -199,3 +199,47 @@ export async function logEndOffsets(admin: Admin, topic: string): Promise<number
   for (const o of offsets) ends[o.partition] = Number(o.high);
   return ends;
 }
+
+/** What {@linkcode timeRebalance} measured. */
+export interface RebalanceTiming {
+  /** The group settled as expected before the deadline. */
+  ok: boolean;
+  /** From the start of `action` until the group was Stable with every partition owned. */
+  ms: number;
+  before: GroupSnapshot;
+  after: GroupSnapshot;
+}
+
+/**
+ * Runs `action` (a member leaves, dies or joins) and measures how long until
+ * the group is Stable again with `expectedMembers` members and every
+ * partition of `topic` owned: the time the group was not consuming.
+ *
+ * @example
+ * ```ts
+ * const { ms } = await timeRebalance(admin, "billing-group", "order-events", 3, 2, () => member.stop());
+ * ```
+ */
+export async function timeRebalance(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+  partitionCount: number,
+  expectedMembers: number,
+  action: () => Promise<unknown>,
+  timeoutMs = 60_000,
+): Promise<RebalanceTiming> {
+  const before = await snapshotGroup(admin, groupId);
+  const started = Date.now();
+  await action();
+  const { ok, snapshot: after } = await waitForGroup(
+    admin,
+    groupId,
+    (s) =>
+      s.members.length === expectedMembers &&
+      (expectedMembers === 0 || allPartitionsOwned(s, topic, partitionCount)),
+    timeoutMs,
+    { pollMs: 50 },
+  );
+  return { ok, ms: Date.now() - started, before, after };
+}

@@ -27,6 +27,7 @@ import {
   type GroupSnapshot,
   logEndOffsets,
   snapshotGroup,
+  timeRebalance,
   totalLag,
   waitForGroup,
 } from "./groups.ts";
@@ -261,20 +262,15 @@ export class Lab {
   ): Promise<void> {
     const groupId = await this.#groupOf(member);
     return await this.#withAdmin(async (admin) => {
-      const before = await snapshotGroup(admin, groupId);
-      const remaining = before.members.length - 1;
-      const started = Date.now();
-      await action();
-      const { ok, snapshot: after } = await waitForGroup(
+      const remaining = (await snapshotGroup(admin, groupId)).members.length - 1;
+      const { ok, ms, before, after } = await timeRebalance(
         admin,
         groupId,
-        (s) =>
-          s.members.length === remaining &&
-          (remaining === 0 || allPartitionsOwned(s, this.topic, ORDER_PARTITIONS)),
-        60_000,
-        { pollMs: 100 },
+        this.topic,
+        ORDER_PARTITIONS,
+        remaining,
+        action,
       );
-      const ms = Date.now() - started;
       const moved = before.members
         .filter((m) => !after.members.some((a) => a.memberId === m.memberId))
         .flatMap((m) => m.assignment[this.topic] ?? []);

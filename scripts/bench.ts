@@ -1,0 +1,70 @@
+/**
+ * `deno task bench [throughput|scaleout|rebalance|coldstart|suite ...] [--quick]`:
+ * measures the lab against references in the same run, prints a Markdown
+ * table and writes it, with an SVG chart of the scale-out, to bench/results/.
+ *
+ * @module
+ */
+import { startBroker } from "../lib/broker.ts";
+import { parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { brokerAnswers, BROKERS_FLAG, resolveBrokers } from "../lib/config.ts";
+import {
+  benchColdStart,
+  type BenchContext,
+  benchRebalance,
+  type BenchRow,
+  benchScaleOut,
+  benchSuite,
+  benchThroughput,
+  markdownTable,
+  scaleOutChart,
+} from "../lib/bench.ts";
+
+const BENCHES = ["throughput", "scaleout", "rebalance", "coldstart", "suite"] as const;
+
+await runMain(async () => {
+  const { values, positionals } = parseFlags(Deno.args, "deno task bench", {
+    quick: {
+      type: "boolean",
+      help: "fewer records and trials, 3 partitions only, no test-suite run",
+    },
+    brokers: BROKERS_FLAG,
+  }, { positionals: `[${BENCHES.join("|")} ...]` });
+  const unknown = positionals.filter((p) => !(BENCHES as readonly string[]).includes(p));
+  if (unknown.length > 0) {
+    throw new UsageError(`unknown bench '${unknown[0]}': use ${BENCHES.join(", ")}`);
+  }
+  const quick = Boolean(values.quick);
+  const chosen = positionals.length > 0
+    ? positionals
+    : BENCHES.filter((b) => !(quick && b === "suite"));
+  const brokers = resolveBrokers(values.brokers as string | undefined);
+  if (!(await brokerAnswers(brokers, 3000))) await startBroker({ onProgress: console.log });
+  const ctx: BenchContext = { brokers, quick, say: (line) => console.log(line) };
+  const rows: BenchRow[] = [];
+  let chart: string | undefined;
+  for (const bench of chosen) {
+    if (bench === "throughput") rows.push(...await benchThroughput(ctx));
+    if (bench === "scaleout") {
+      const { rows: scale, series } = await benchScaleOut(ctx);
+      rows.push(...scale);
+      chart = scaleOutChart(series);
+    }
+    if (bench === "rebalance") rows.push(...await benchRebalance(ctx));
+    if (bench === "coldstart") rows.push(...await benchColdStart(ctx));
+    if (bench === "suite") rows.push(...await benchSuite(ctx));
+  }
+  const machine = `${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, ` +
+    `${(Deno.systemMemoryInfo().total / 2 ** 30).toFixed(0)} GiB, Deno ${Deno.version.deno}`;
+  const table = markdownTable(rows);
+  const dir = new URL("../bench/results/", import.meta.url).pathname;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}results.md`,
+    `# Benchmark results\n\n${new Date().toISOString()} on ${machine}${
+      quick ? " (--quick)" : ""
+    }\n\n${table}\n`,
+  );
+  if (chart) await Deno.writeTextFile(`${dir}scaleout.svg`, chart);
+  console.log(`\n${table}\n\nMachine: ${machine}. Written to bench/results/.`);
+});
