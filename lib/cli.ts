@@ -12,6 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { env, exit } from "./runtime.ts";
 
 /**
  * An expected failure with a message a learner can act on. Scripts print only
@@ -115,7 +116,7 @@ export function parseFlags(
   }
   if (parsed.values.help) {
     console.log(usage(command, fullSpec, options.positionals));
-    Deno.exit(0);
+    exit(0);
   }
   return { values: parsed.values, positionals: parsed.positionals };
 }
@@ -205,16 +206,16 @@ export function stringFlag(name: string, raw: string | boolean | undefined): str
 export async function runMain(main: () => Promise<void | number>): Promise<never> {
   try {
     const code = await main();
-    Deno.exit(typeof code === "number" ? code : 0);
+    exit(typeof code === "number" ? code : 0);
   } catch (error) {
     if (error instanceof LabError) {
       console.error(`error: ${error.message}`);
-      Deno.exit(error.exitCode);
+      exit(error.exitCode);
     }
-    if (Deno.env.get("LAB_DEBUG")) console.error(error);
+    if (env("LAB_DEBUG")) console.error(error);
     const message = error instanceof Error ? error.message : String(error);
     console.error(`error: ${message} (set LAB_DEBUG=1 for details)`);
-    Deno.exit(1);
+    exit(1);
   }
 }
 

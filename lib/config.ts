@@ -9,6 +9,7 @@
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
 import process from "node:process";
 import { type FlagSpec, LabError, UsageError } from "./cli.ts";
+import { env as runtimeEnv, readTextFileSync } from "./runtime.ts";
 
 // kafkajs 2.2.4 schedules a timer with a negative delay when no throttling is
 // in force; Node-compatible runtimes warn about it on every client. The timer
@@ -38,7 +39,7 @@ export const DEFAULT_BROKERS = "localhost:9092";
  * ```
  */
 export function resolveBrokers(flag?: string): string[] {
-  const raw = flag ?? Deno.env.get("KAFKA_BROKERS") ?? DEFAULT_BROKERS;
+  const raw = flag ?? runtimeEnv("KAFKA_BROKERS") ?? DEFAULT_BROKERS;
   const brokers = raw.split(",").map((b) => b.trim()).filter((b) => b !== "");
   for (const broker of brokers) {
     const match = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(broker);
@@ -79,7 +80,7 @@ export interface Security {
  * ```
  */
 export function securityFromEnv(
-  env: (name: string) => string | undefined = Deno.env.get,
+  env: (name: string) => string | undefined = runtimeEnv,
 ): Security {
   const security: Security = {};
   const ssl = env("KAFKA_SSL")?.toLowerCase();
@@ -87,7 +88,7 @@ export function securityFromEnv(
     const ca = env("KAFKA_SSL_CA");
     const insecure = ["true", "1"].includes(env("KAFKA_SSL_INSECURE")?.toLowerCase() ?? "");
     security.ssl = ca || insecure
-      ? { ca: ca ? [Deno.readTextFileSync(ca)] : undefined, rejectUnauthorized: !insecure }
+      ? { ca: ca ? [readTextFileSync(ca)] : undefined, rejectUnauthorized: !insecure }
       : true;
   }
   const mechanism = env("KAFKA_SASL_MECHANISM")?.toLowerCase();
@@ -185,7 +186,7 @@ function redactingLogCreator(password?: string) {
 }
 
 function kafkajsLogLevel(): logLevel {
-  switch (Deno.env.get("LAB_KAFKAJS_LOG")?.toLowerCase()) {
+  switch (runtimeEnv("LAB_KAFKAJS_LOG")?.toLowerCase()) {
     case "debug":
       return logLevel.DEBUG;
     case "info":

@@ -13,21 +13,24 @@
  * @module
  */
 import { type Consumer, type EachMessagePayload, type Kafka, type Producer } from "kafkajs";
+import { assignerFor, type AssignorName } from "./assignors.ts";
 import { createKafka, ORDER_TOPIC } from "./config.ts";
 import { MAX_ORDER_BYTES, type OrderEvent, type OrderProblem, parseOrder } from "./orders.ts";
 import { ensureTopic } from "./topic.ts";
 
 /**
- * Lab timing. kafkajs defaults to a 3 s heartbeat and a 30 s session timeout;
- * the lab uses 1 s / 10 s so a dead member is noticed within ~10 s and a
- * leaving one within ~1 s, and fetches wait at most 500 ms so heartbeats (which
- * kafkajs sends between fetches) are not delayed.
+ * Lab timing, chosen from `deno task bench rebalance`. kafkajs defaults to a
+ * 3 s heartbeat and a 30 s session timeout; the lab uses 0.5 s / 10 s, and
+ * fetches that wait at most 250 ms, because kafkajs sends heartbeats between
+ * fetches and the other members only learn of a rebalance from a heartbeat.
+ * Measured: a graceful leave settles in ~0.5 s (it took ~1.0 s, max 1.5 s,
+ * with 1 s / 500 ms), a SIGKILL in the session timeout + ~0.4 s.
  */
 export const LAB_TIMING = {
   sessionTimeoutMs: 10_000,
-  heartbeatIntervalMs: 1_000,
+  heartbeatIntervalMs: 500,
   rebalanceTimeoutMs: 20_000,
-  maxWaitTimeMs: 500,
+  maxWaitTimeMs: 250,
 } as const;
 
 /** Options for {@linkcode GroupMember.start}. */
@@ -57,6 +60,13 @@ export interface MemberOptions {
    * came from (default `<topic>.dlq`; `false`: report only).
    */
   deadLetterTopic?: string | false;
+  /**
+   * How the group's leader assigns partitions (see `assignors.ts`):
+   * `kafkajs` (default) is kafkajs's own `RoundRobinAssigner`, which only
+   * kafkajs members share; `range` and `roundrobin` are Kafka's standard
+   * assignors, which Java and Python (librdkafka) members share too.
+   */
+  assignor?: AssignorName;
   /** Called for every event, in order. */
   onEvent?: (event: MemberEvent) => void;
 }
@@ -106,6 +116,8 @@ export type MemberEvent =
     member: string;
     groupId: string;
     error: string;
+    /** Kafka's error code name when the broker refused a request, e.g. `INCONSISTENT_GROUP_PROTOCOL`. */
+    kafkaError?: string;
     /** kafkajs restarts the consumer (reconnects and rejoins) after retriable errors. */
     restarting: boolean;
     at: number;
@@ -223,6 +235,7 @@ export class GroupMember {
       heartbeatInterval: options.heartbeatIntervalMs ?? LAB_TIMING.heartbeatIntervalMs,
       rebalanceTimeout: options.rebalanceTimeoutMs ?? LAB_TIMING.rebalanceTimeoutMs,
       maxWaitTimeInMs: LAB_TIMING.maxWaitTimeMs,
+      partitionAssigners: [assignerFor(options.assignor ?? "kafkajs")],
     });
     const member = new GroupMember(options, kafka, consumer);
     member.#instrument();
@@ -269,6 +282,7 @@ export class GroupMember {
         member: this.name,
         groupId: this.groupId,
         error: payload.error?.message ?? String(payload.error),
+        kafkaError: kafkaErrorType(payload.error),
         restarting: Boolean(payload.restart),
         at: Date.now(),
       });
@@ -394,6 +408,14 @@ export class GroupMember {
     if (this.#deadLetterProducer) await (await this.#deadLetterProducer).disconnect();
     this.#emit({ type: "stopped", member: this.name, groupId: this.groupId, at: Date.now() });
   }
+}
+
+/** The Kafka error name (`type`) of an error or of the first cause that has one. */
+function kafkaErrorType(error: unknown): string | undefined {
+  for (let e = error as { type?: unknown; cause?: unknown } | undefined; e; e = e.cause as never) {
+    if (typeof e.type === "string") return e.type;
+  }
+  return undefined;
 }
 
 /**

@@ -24,6 +24,11 @@ export interface SpawnMemberOptions {
   extraArgs?: string[];
   /** Each line the member prints (stdout and stderr). Default: ignore. */
   onLine?: (line: string) => void;
+  /**
+   * The command that runs the script, before its path: default this Deno
+   * (`deno run -A`); `["bun"]` runs the member on Bun.
+   */
+  runner?: string[];
 }
 
 /** A member running as its own `scripts/consumer.ts` process. */
@@ -43,7 +48,15 @@ export interface MemberProcess {
   kill(): Promise<number>;
 }
 
-async function pumpLines(
+/**
+ * Reads a process's output stream and calls `onLine` for each line.
+ *
+ * @example
+ * ```ts
+ * await pumpLines(child.stdout, console.log);
+ * ```
+ */
+export async function pumpLines(
   stream: ReadableStream<Uint8Array>,
   onLine: (line: string) => void,
 ): Promise<void> {
@@ -61,9 +74,10 @@ function spawnScript(
   script: string,
   args: string[],
   onLine: (line: string) => void,
+  runner: string[] = [Deno.execPath(), "run", "-A"],
 ): { child: Deno.ChildProcess; done: Promise<number> } {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${SCRIPTS}${script}`, ...args],
+  const child = new Deno.Command(runner[0], {
+    args: [...runner.slice(1), `${SCRIPTS}${script}`, ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -112,7 +126,7 @@ export async function spawnMember(
     lines.push(line);
     options.onLine?.(line);
     if (line.startsWith(`${options.name} assigned:`)) assigned.resolve();
-  });
+  }, options.runner);
   const signalAndWait = (signal: Deno.Signal) => {
     try {
       child.kill(signal);

@@ -6,6 +6,15 @@
  * @module
  */
 import type { MemberEvent, MessageEvent } from "./member.ts";
+import {
+  appendTextFileSync,
+  env,
+  isNotFound,
+  listFiles,
+  mkdirp,
+  pid,
+  readTextFile,
+} from "./runtime.ts";
 
 /**
  * Where members keep their run records unless told otherwise:
@@ -17,7 +26,7 @@ import type { MemberEvent, MessageEvent } from "./member.ts";
  * ```
  */
 export function runsDir(groupId: string): string {
-  const root = Deno.env.get("LAB_RUNS_DIR") ?? new URL("../.lab/runs", import.meta.url).pathname;
+  const root = env("LAB_RUNS_DIR") ?? new URL("../.lab/runs", import.meta.url).pathname;
   return `${root}/${groupId.replace(/[^A-Za-z0-9._-]/g, "_")}`;
 }
 
@@ -31,8 +40,8 @@ export function runsDir(groupId: string): string {
  */
 export async function newRunRecord(groupId: string, clientId: string): Promise<string> {
   const dir = runsDir(groupId);
-  await Deno.mkdir(dir, { recursive: true });
-  return `${dir}/${clientId}-${Date.now()}-${Deno.pid}.jsonl`;
+  await mkdirp(dir);
+  return `${dir}/${clientId}-${Date.now()}-${pid}.jsonl`;
 }
 
 /**
@@ -49,11 +58,11 @@ export async function readGroupRuns(
   const dir = runsDir(groupId);
   const files: string[] = [];
   try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isFile && entry.name.endsWith(".jsonl")) files.push(`${dir}/${entry.name}`);
+    for (const name of await listFiles(dir)) {
+      if (name.endsWith(".jsonl")) files.push(`${dir}/${name}`);
     }
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
+    if (isNotFound(error)) return [];
     throw error;
   }
   const byTime = (f: string) => Number(/-(\d+)-\d+\.jsonl$/.exec(f)?.[1] ?? 0);
@@ -71,7 +80,7 @@ export async function readGroupRuns(
  * ```
  */
 export function appendRecord(file: string, event: MemberEvent): void {
-  Deno.writeTextFileSync(file, JSON.stringify(event) + "\n", { append: true });
+  appendTextFileSync(file, JSON.stringify(event) + "\n");
 }
 
 /**
@@ -86,9 +95,9 @@ export function appendRecord(file: string, event: MemberEvent): void {
 export async function readRecords(file: string): Promise<MemberEvent[]> {
   let text: string;
   try {
-    text = await Deno.readTextFile(file);
+    text = await readTextFile(file);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
+    if (isNotFound(error)) return [];
     throw error;
   }
   const events: MemberEvent[] = [];

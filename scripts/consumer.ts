@@ -10,6 +10,7 @@
 import {
   groupFlag,
   intFlag,
+  LabError,
   parseFlags,
   runMain,
   stringFlag,
@@ -23,13 +24,21 @@ import {
   requireBroker,
   resolveBrokers,
 } from "../lib/config.ts";
-import { clientIdFor, formatMemberEvent, GroupMember, LAB_TIMING } from "../lib/member.ts";
+import {
+  clientIdFor,
+  formatMemberEvent,
+  GroupMember,
+  LAB_TIMING,
+  type MemberEvent,
+} from "../lib/member.ts";
+import { assignorFlag, explainInconsistentProtocol } from "../lib/assignors.ts";
 import { ensureTopic } from "../lib/topic.ts";
 import { appendRecord, newRunRecord } from "../lib/records.ts";
 import { MAX_ORDER_BYTES } from "../lib/orders.ts";
+import { args, exit, onSignal } from "../lib/runtime.ts";
 
 await runMain(async () => {
-  const { values } = parseFlags(Deno.args, "deno task consumer", {
+  const { values } = parseFlags(args(), "deno task consumer", {
     group: { type: "string", default: "billing-group", help: "consumer group id" },
     name: { type: "string", default: "Consumer", help: "name shown in output and as client id" },
     topic: { type: "string", default: ORDER_TOPIC, help: "topic to consume" },
@@ -67,6 +76,12 @@ await runMain(async () => {
       type: "string",
       help: "exit abruptly, without committing, after processing N messages",
     },
+    assignor: {
+      type: "string",
+      default: "kafkajs",
+      help: "kafkajs (kafkajs's RoundRobinAssigner), or Kafka's range or roundrobin " +
+        "(to share a group with Java/Python members)",
+    },
   });
   const brokers = resolveBrokers(values.brokers as string | undefined);
   const groupId = groupFlag("--group", values.group);
@@ -90,6 +105,7 @@ await runMain(async () => {
   const crashAfter = values["crash-after"] === undefined
     ? undefined
     : intFlag("--crash-after", values["crash-after"], { min: 1 });
+  const assignor = assignorFlag("--assignor", values.assignor);
 
   await requireBroker(brokers);
   const admin = createKafka({ brokers, clientId: "lab-admin" }).admin();
@@ -101,6 +117,7 @@ await runMain(async () => {
   }
 
   let processed = 0;
+  let failure: Extract<MemberEvent, { type: "crashed" }> | undefined;
   const leave = Promise.withResolvers<void>();
   console.log(`${name} starting (group ${groupId}, topic ${topic})`);
   const member = await GroupMember.start({
@@ -113,14 +130,23 @@ await runMain(async () => {
     processMs,
     commit,
     maxBytes,
+    assignor,
     onEvent: (event) => {
+      if (event.type === "crashed" && !event.restarting) {
+        // kafkajs gave up (a non-retriable error): say why in one line and exit non-zero.
+        appendRecord(recordFile, event);
+        failure = event;
+        leave.resolve();
+        return;
+      }
+      if (failure && event.type === "stopped") return; // it never joined: the error says why
       console.log(formatMemberEvent(event));
       appendRecord(recordFile, event);
       if (event.type === "message") processed++;
       if (event.type === "message" && crashAfter !== undefined && processed >= crashAfter) {
         // A crash: no LeaveGroup, no commit of the batch in progress.
         console.log(`${name} crashes after ${processed} messages, before committing`);
-        Deno.exit(137);
+        exit(137);
       }
       if (event.type === "message" && maxMessages !== undefined && processed >= maxMessages) {
         leave.resolve();
@@ -129,8 +155,17 @@ await runMain(async () => {
   });
 
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => leave.resolve());
+    onSignal(signal, () => leave.resolve());
   }
   await leave.promise;
   await member.stop();
+  if (failure?.kafkaError === "INCONSISTENT_GROUP_PROTOCOL") {
+    const admin = createKafka({ brokers, clientId: "lab-admin" }).admin();
+    await admin.connect();
+    const protocol = await admin.describeGroups([groupId])
+      .then((d) => d.groups[0]?.protocol || undefined, () => undefined)
+      .finally(() => admin.disconnect());
+    throw new LabError(`${name} ${explainInconsistentProtocol(groupId, assignor, protocol)}`);
+  }
+  if (failure) throw new LabError(`${name} stopped on an error: ${failure.error}`);
 });

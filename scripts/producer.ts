@@ -6,9 +6,10 @@
 import { intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
 import { BROKERS_FLAG, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
 import { formatProduced, produceOrders, producePoison } from "../lib/producer.ts";
+import { args, onSignal } from "../lib/runtime.ts";
 
 await runMain(async () => {
-  const { values } = parseFlags(Deno.args, "deno task producer", {
+  const { values } = parseFlags(args(), "deno task producer", {
     count: { type: "string", default: "10", help: "how many orders to produce" },
     "interval-ms": { type: "string", default: "500", help: "pause between orders" },
     start: {
@@ -35,7 +36,7 @@ await runMain(async () => {
   }
   const stop = new AbortController();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => stop.abort());
+    onSignal(signal, () => stop.abort());
   }
   const sent = await produceOrders({
     brokers,

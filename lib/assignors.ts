@@ -1,0 +1,226 @@
+/**
+ * Partition assignors under Kafka's standard protocol names, so that the
+ * lab's members can share a group with Java and librdkafka (confluent-kafka)
+ * consumers.
+ *
+ * In a consumer group the members announce the assignors they support (by
+ * protocol name) when they join; the broker picks one that **every** member
+ * announced, and the group's leader runs it. kafkajs's own assigner announces
+ * `RoundRobinAssigner`, a name no other client uses: a Python or Java member
+ * cannot join such a group (the broker answers INCONSISTENT_GROUP_PROTOCOL).
+ * The assignors here announce `range` and `roundrobin` and compute exactly
+ * what Kafka's `RangeAssignor` and `RoundRobinAssignor` compute, so whichever
+ * member leads, the split is the same. Their metadata is the standard consumer
+ * protocol (version 0: subscribed topics, user data), which every client reads.
+ *
+ * @module
+ */
+import { AssignerProtocol, type PartitionAssigner, PartitionAssigners } from "kafkajs";
+import { Buffer } from "node:buffer";
+import { UsageError } from "./cli.ts";
+
+/** Assignors a member can use: kafkajs's own, or Kafka's standard two. */
+export const ASSIGNORS = ["kafkajs", "range", "roundrobin"] as const;
+/** One of {@linkcode ASSIGNORS}. */
+export type AssignorName = (typeof ASSIGNORS)[number];
+
+/** The protocol name each assignor announces to the broker. */
+export const PROTOCOL_NAMES: Record<AssignorName, string> = {
+  kafkajs: "RoundRobinAssigner",
+  range: "range",
+  roundrobin: "roundrobin",
+};
+
+/** A member as the leader sees it: its id and the topics it subscribed to. */
+export interface Subscription {
+  memberId: string;
+  topics: string[];
+}
+
+/** Partitions per topic per member id: `{ "m1": { "orders": [0, 1] } }`. */
+export type Assignment = Record<string, Record<string, number[]>>;
+
+function emptyAssignment(members: Subscription[]): Assignment {
+  return Object.fromEntries(members.map((m) => [m.memberId, {}]));
+}
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Kafka's range assignment: topic by topic, the topic's partitions (sorted)
+ * are cut into contiguous ranges over the members subscribed to it, sorted by
+ * member id; the first `partitions % members` members get one extra.
+ *
+ * @example
+ * ```ts
+ * rangeAssign([{ memberId: "a", topics: ["t"] }, { memberId: "b", topics: ["t"] }], { t: 3 });
+ * // { a: { t: [0, 1] }, b: { t: [2] } }
+ * ```
+ */
+export function rangeAssign(
+  members: Subscription[],
+  partitionsPerTopic: Record<string, number>,
+): Assignment {
+  const assignment = emptyAssignment(members);
+  const topics = [...new Set(members.flatMap((m) => m.topics))].sort(byString);
+  for (const topic of topics) {
+    const count = partitionsPerTopic[topic];
+    if (count === undefined) continue; // unknown topic: Kafka skips it too
+    const consumers = members.filter((m) => m.topics.includes(topic))
+      .map((m) => m.memberId).sort(byString);
+    const perConsumer = Math.floor(count / consumers.length);
+    const withExtra = count % consumers.length;
+    consumers.forEach((memberId, i) => {
+      const start = perConsumer * i + Math.min(i, withExtra);
+      const length = perConsumer + (i < withExtra ? 1 : 0);
+      if (length > 0) {
+        assignment[memberId][topic] = Array.from({ length }, (_, k) => start + k);
+      }
+    });
+  }
+  return assignment;
+}
+
+/**
+ * Kafka's round-robin assignment: every partition of every subscribed topic,
+ * sorted by topic then partition, dealt in turn to the members sorted by
+ * member id; a member not subscribed to a partition's topic is skipped.
+ *
+ * @example
+ * ```ts
+ * roundRobinAssign([{ memberId: "a", topics: ["t"] }, { memberId: "b", topics: ["t"] }], { t: 3 });
+ * // { a: { t: [0, 2] }, b: { t: [1] } }
+ * ```
+ */
+export function roundRobinAssign(
+  members: Subscription[],
+  partitionsPerTopic: Record<string, number>,
+): Assignment {
+  const assignment = emptyAssignment(members);
+  const sorted = [...members].sort((a, b) => byString(a.memberId, b.memberId));
+  const topics = [...new Set(members.flatMap((m) => m.topics))].sort(byString)
+    .filter((t) => partitionsPerTopic[t] !== undefined);
+  let next = 0;
+  for (const topic of topics) {
+    for (let partition = 0; partition < partitionsPerTopic[topic]; partition++) {
+      while (!sorted[next % sorted.length].topics.includes(topic)) next++;
+      const owned = assignment[sorted[next % sorted.length].memberId];
+      (owned[topic] ??= []).push(partition);
+      next++;
+    }
+  }
+  return assignment;
+}
+
+function standardAssigner(
+  name: "range" | "roundrobin",
+  assign: typeof rangeAssign,
+): PartitionAssigner {
+  return ({ cluster }) => ({
+    name,
+    version: 0,
+    async assign({ members }) {
+      const subscriptions = members.map((m) => ({
+        memberId: m.memberId,
+        topics: AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics ?? [],
+      }));
+      // The leader assigns every member's topics, not only its own (as Kafka does).
+      const topics = [...new Set(subscriptions.flatMap((s) => s.topics))];
+      await cluster.addMultipleTargetTopics(topics);
+      const partitionsPerTopic: Record<string, number> = {};
+      for (const topic of topics) {
+        const partitions = cluster.findTopicPartitionMetadata(topic);
+        if (partitions.length > 0) partitionsPerTopic[topic] = partitions.length;
+      }
+      const assignment = assign(subscriptions, partitionsPerTopic);
+      return Object.entries(assignment).map(([memberId, owned]) => ({
+        memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 0,
+          assignment: owned,
+          userData: Buffer.alloc(0),
+        }),
+      }));
+    },
+    protocol({ topics }) {
+      return {
+        name,
+        metadata: AssignerProtocol.MemberMetadata.encode({
+          version: 0,
+          topics,
+          userData: Buffer.alloc(0),
+        }),
+      };
+    },
+  });
+}
+
+/** Kafka's `range` assignor (Java `RangeAssignor`, librdkafka `range`), for kafkajs. */
+export const RangeAssigner: PartitionAssigner = standardAssigner("range", rangeAssign);
+/** Kafka's `roundrobin` assignor (Java `RoundRobinAssignor`, librdkafka `roundrobin`), for kafkajs. */
+export const RoundRobinStandardAssigner: PartitionAssigner = standardAssigner(
+  "roundrobin",
+  roundRobinAssign,
+);
+
+/**
+ * The kafkajs partition assigner for an assignor name: `kafkajs` (default)
+ * is kafkajs's own `RoundRobinAssigner`; `range` and `roundrobin` are Kafka's.
+ *
+ * @example
+ * ```ts
+ * kafka.consumer({ groupId: "billing-group", partitionAssigners: [assignerFor("range")] });
+ * ```
+ */
+export function assignerFor(name: AssignorName): PartitionAssigner {
+  switch (name) {
+    case "kafkajs":
+      return PartitionAssigners.roundRobin;
+    case "range":
+      return RangeAssigner;
+    case "roundrobin":
+      return RoundRobinStandardAssigner;
+  }
+}
+
+/**
+ * Reads an `--assignor` value, or throws a {@linkcode UsageError}.
+ *
+ * @example
+ * ```ts
+ * assignorFlag("--assignor", "range"); // "range"
+ * ```
+ */
+export function assignorFlag(name: string, raw: string | boolean | undefined): AssignorName {
+  const value = String(raw ?? "").trim();
+  if (!(ASSIGNORS as readonly string[]).includes(value)) {
+    throw new UsageError(`${name} must be one of ${ASSIGNORS.join(", ")}, got '${value}'`);
+  }
+  return value as AssignorName;
+}
+
+/**
+ * The line a member prints when the broker refuses it with
+ * INCONSISTENT_GROUP_PROTOCOL: which assignor the group uses (when known),
+ * which this member offered, and the fix.
+ *
+ * @example
+ * ```ts
+ * explainInconsistentProtocol("billing-group", "kafkajs", "range");
+ * ```
+ */
+export function explainInconsistentProtocol(
+  groupId: string,
+  mine: AssignorName,
+  groupProtocol?: string,
+): string {
+  const theirs = groupProtocol ? `'${groupProtocol}'` : "another assignor";
+  const fix = groupProtocol && Object.values(PROTOCOL_NAMES).includes(groupProtocol)
+    ? `start this member with --assignor ${
+      Object.entries(PROTOCOL_NAMES).find(([, p]) => p === groupProtocol)![0]
+    }`
+    : "give every member the same --assignor (range or roundrobin for Java/Python clients)";
+  return `cannot join ${groupId}: the broker answered INCONSISTENT_GROUP_PROTOCOL — ` +
+    `its members assign partitions with ${theirs}, this member offers only ` +
+    `'${PROTOCOL_NAMES[mine]}' (--assignor ${mine}), and all members must share one; ${fix}`;
+}

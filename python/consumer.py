@@ -1,0 +1,108 @@
+"""The seed's consumer1.py / consumer2.py (confluent-kafka), with flags.
+
+The loop is the seed's, line for line: a Consumer with bootstrap.servers,
+group.id and auto.offset.reset=earliest, subscribe(['order-events']), poll(1.0),
+print each message. Added, so the lab can run it next to its TypeScript
+members and in tests:
+
+- --group, --name, --topic, --brokers (default KAFKA_BROKERS or localhost:9092);
+- --assignor range|roundrobin: librdkafka's partition.assignment.strategy. Use
+  the same value as the TypeScript members' --assignor (librdkafka's default,
+  "range,roundrobin", also works with either);
+- the lab's member timing (1 s heartbeat, 10 s session timeout);
+- "<name> assigned: partitions 0, 2" after every rebalance, as the lab prints;
+- a bounded run: --max-messages N, --run-seconds S; Ctrl+C or SIGTERM leaves
+  the group cleanly (close()), as in the seed;
+- a broker refusal (INCONSISTENT_GROUP_PROTOCOL...) is one "error:" line and
+  exit code 1, not an endless retry.
+
+    .venv/bin/python python/consumer.py --group billing-group --name "Consumer 1" --assignor range
+"""
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+from confluent_kafka import Consumer, KafkaError
+
+FATAL = {
+    KafkaError.INCONSISTENT_GROUP_PROTOCOL: (
+        "the broker answered INCONSISTENT_GROUP_PROTOCOL: the group's members use "
+        "another assignor; give every member the same one (--assignor range or roundrobin; "
+        "kafkajs members: --assignor range|roundrobin, not the default kafkajs)"
+    ),
+    KafkaError.GROUP_AUTHORIZATION_FAILED: "not authorized to join the group",
+    KafkaError._ALL_BROKERS_DOWN: "cannot reach Kafka",
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--group", default="billing-group")
+    parser.add_argument("--name", default="Consumer 1")
+    parser.add_argument("--topic", default="order-events")
+    parser.add_argument("--brokers", default=os.environ.get("KAFKA_BROKERS", "localhost:9092"))
+    parser.add_argument("--assignor", default="range", choices=["range", "roundrobin"])
+    parser.add_argument("--max-messages", type=int, default=0, help="leave after N messages")
+    parser.add_argument("--run-seconds", type=float, default=0, help="leave after S seconds")
+    args = parser.parse_args()
+    name = args.name
+    client_id = "python-" + "-".join(name.lower().split())
+
+    c1 = Consumer({
+        'bootstrap.servers': args.brokers,
+        'group.id': args.group,
+        'auto.offset.reset': 'earliest',
+        'partition.assignment.strategy': args.assignor,
+        'client.id': client_id,
+        'session.timeout.ms': 10000,
+        'heartbeat.interval.ms': 1000,
+    })
+
+    def on_assign(consumer, partitions):
+        owned = sorted(p.partition for p in partitions if p.topic == args.topic)
+        text = "none (idle)" if not owned else (
+            ("partitions " if len(owned) > 1 else "partition ") + ", ".join(map(str, owned)))
+        print(f"{name} assigned: {text}", flush=True)
+
+    c1.subscribe([args.topic], on_assign=on_assign)
+
+    print(f"{name} started (group {args.group}, assignor {args.assignor})", flush=True)
+
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    deadline = time.monotonic() + args.run_seconds if args.run_seconds > 0 else None
+    got = 0
+    code = 0
+    try:
+        while not stop:
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            msg = c1.poll(1.0)
+            if msg is None:
+                continue
+            if msg.error():
+                err = msg.error()
+                if err.code() in FATAL or err.fatal():
+                    why = FATAL.get(err.code(), str(err))
+                    print(f"error: {name} cannot consume from {args.group}: {why}", flush=True)
+                    code = 1
+                    break
+                print(f"{name} Error:", err, flush=True)
+            else:
+                print(f"{name} got message: {msg.value().decode()} from partition {msg.partition()}",
+                      flush=True)
+                got += 1
+                if args.max_messages and got >= args.max_messages:
+                    break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        c1.close()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

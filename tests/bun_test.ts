@@ -1,0 +1,85 @@
+/**
+ * Bun: the same member script, unchanged, on Bun and on Deno in one group,
+ * splitting every message exactly once. Bun comes from npm
+ * (`@oven/bun-linux-x64`, installed by .ci/run into .tools/bun/); without it the
+ * test is skipped, except in CI.
+ */
+import { spawnMember } from "../lib/processes.ts";
+import { messagesIn } from "../lib/polyglot.ts";
+import { produceOrders } from "../lib/producer.ts";
+import { assertEquals, assertTrue } from "./assert.ts";
+import { freshTopic, testBrokers, uniqueName } from "./harness.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+function findBun(): string | undefined {
+  const candidates = [
+    Deno.env.get("BUN"),
+    `${ROOT}.tools/bun/node_modules/@oven/bun-linux-x64/bin/bun`,
+    ...(Deno.env.get("PATH") ?? "").split(":").map((dir) => `${dir}/bun`),
+  ];
+  return candidates.find((path) => {
+    try {
+      return path !== undefined && Deno.statSync(path).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const bun = findBun();
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+Deno.test({
+  name: "a member on Deno and one on Bun split a group's messages exactly once",
+  ignore: bun === undefined && !Deno.env.get("CI"),
+  async fn() {
+    assertTrue(bun, "Bun is installed (.ci/run installs @oven/bun-linux-x64 into .tools/bun/)");
+    // Bun resolves kafkajs through package.json: node_modules, from `bun install`.
+    const install = await new Deno.Command(bun, {
+      args: ["install", "--frozen-lockfile"],
+      cwd: ROOT,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assertTrue(install.success, new TextDecoder().decode(install.stderr));
+    const brokers = await testBrokers();
+    const topic = await freshTopic("bun");
+    const groupId = uniqueName("billing-group");
+    const onBun = await spawnMember({ groupId, name: "Bun 1", brokers, topic, runner: [bun] });
+    const onDeno = await spawnMember({ groupId, name: "Deno 1", brokers, topic });
+    try {
+      const owned = (lines: string[]) =>
+        lines.filter((l) => / assigned: partition/.test(l)).length > 0;
+      assertTrue(await until(() => owned(onDeno.lines), 20_000), "Deno member owns partitions");
+      const sent = await produceOrders({ brokers, topic, count: 20, intervalMs: 0 });
+      const consumed = () => [...messagesIn(onBun.lines), ...messagesIn(onDeno.lines)];
+      assertTrue(await until(() => consumed().length >= 20, 20_000), "all consumed");
+      await new Promise((r) => setTimeout(r, 500)); // room for a stray duplicate
+      assertEquals(
+        consumed().map((m) => m.orderId).sort(),
+        sent.map((s) => s.order.order_id).sort(),
+        "every message exactly once",
+      );
+      assertTrue(messagesIn(onBun.lines).length > 0, "Bun consumed some");
+      assertTrue(messagesIn(onDeno.lines).length > 0, "Deno consumed some");
+      const byBun = new Set(messagesIn(onBun.lines).map((m) => m.partition));
+      assertEquals(
+        messagesIn(onDeno.lines).filter((m) => byBun.has(m.partition)),
+        [],
+        "no partition read by both",
+      );
+    } finally {
+      assertEquals(await onBun.stop(), 0, "Bun member left cleanly");
+      await onDeno.stop();
+    }
+  },
+});
