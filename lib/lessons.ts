@@ -37,6 +37,7 @@ import { type ProducedOrder, produceOrders } from "./producer.ts";
 import { messagesOf } from "./records.ts";
 import { AssignmentDiagram, flushOutput, Report, show, Table } from "./render.ts";
 import { runDemo } from "./demo.ts";
+import { lastAssignment, messagesIn, spawnPythonMember } from "./polyglot.ts";
 import { type OffsetRange, summarizeRun, summaryTable, verdict } from "./summary.ts";
 import { ensureTopic } from "./topic.ts";
 import { offsetsTable, snapshotDiagram } from "./describe.ts";
@@ -416,6 +417,98 @@ export class Lab {
     await flushOutput();
   }
 
+  /**
+   * The seed's Python consumer (confluent-kafka, `python/consumer.py`) and a
+   * lab member in one group, both with Kafka's standard `assignor`: how they
+   * split the partitions and the orders. With `assignor: "kafkajs"` the lab
+   * member offers kafkajs's own `RoundRobinAssigner` instead, which the broker
+   * refuses next to Python's `range`: the member's one-line explanation is shown.
+   */
+  async pythonAndTypeScript(
+    groupId: string,
+    assignor: "range" | "roundrobin" | "kafkajs",
+    orders = 9,
+  ): Promise<void> {
+    // Start the group at the end of the topic: only this experiment's orders count.
+    await this.#withAdmin(async (admin) => {
+      const plan = await planReset(admin, groupId, this.topic, { to: "latest" });
+      await applyReset(admin, groupId, this.topic, plan);
+    });
+    const python = spawnPythonMember({
+      groupId,
+      name: "Python consumer",
+      brokers: this.brokers,
+      topic: this.topic,
+      assignor: assignor === "kafkajs" ? "range" : assignor,
+    });
+    let typescript: MemberProcess | undefined;
+    try {
+      await until(() => lastAssignment(python.lines) !== undefined, 30_000);
+      if (assignor === "kafkajs") {
+        const refused = await this.#refusedMember(groupId);
+        await show(
+          `Python joined with 'range'; the lab member offered 'RoundRobinAssigner':`,
+          refused,
+        );
+        return;
+      }
+      typescript = await spawnMember({
+        groupId,
+        name: "TypeScript member",
+        brokers: this.brokers,
+        topic: this.topic,
+        extraArgs: ["--assignor", assignor],
+      });
+      await this.#withAdmin((admin) => this.#settle(admin, groupId, 2));
+      const ranges = await this.#produceRanges(orders);
+      const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
+      const tsMessages = async () => messagesOf(await typescript!.events()).length;
+      const pyMessages = () => messagesIn(python.lines).length;
+      const deadline = Date.now() + 20_000;
+      while ((await tsMessages()) + pyMessages() < expected && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await show(
+        new Table(
+          ["MEMBER", "CLIENT", "PARTITIONS", "MESSAGES"],
+          [
+            [
+              "Python consumer",
+              "confluent-kafka (librdkafka)",
+              (lastAssignment(python.lines) ?? []).join(", "),
+              pyMessages(),
+            ],
+            [
+              "TypeScript member",
+              "kafkajs + lab assignor",
+              (lastAssignment(typescript.lines) ?? []).join(", "),
+              await tsMessages(),
+            ],
+          ],
+          `Group ${groupId}, assignor '${assignor}': ${expected} new orders`,
+        ),
+      );
+    } finally {
+      await Promise.all([python.stop(), typescript?.stop()]);
+    }
+  }
+
+  /** Starts a default (kafkajs-assignor) member that the broker refuses; returns its error line. */
+  async #refusedMember(groupId: string): Promise<string> {
+    try {
+      const member = await spawnMember({
+        groupId,
+        name: "TypeScript member",
+        brokers: this.brokers,
+        topic: this.topic,
+      }, 15_000);
+      await member.stop();
+      return "(the broker accepted it)";
+    } catch (error) {
+      return (error as Error).message.replace(/^TypeScript member exited: /, "");
+    }
+  }
+
   /** Stops every member process this lab started (and still running). */
   async stopAll(): Promise<void> {
     const running = this.#processes;
@@ -461,6 +554,13 @@ export class Lab {
       members,
     });
   }
+}
+
+/** Polls `condition` every 100 ms until it holds or `timeoutMs` passes. */
+async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  return condition();
 }
 
 /**

@@ -206,6 +206,18 @@ const lessonChecks: Record<string, (nb: ExecutedNotebook) => void> = {
   "06-the-seed-in-python-and-typescript.ipynb": (nb) => {
     assertMatch(outputWith(nb, "got message"), /^Consumer [12] got message: \{"order_id":"\d+"/m);
     outputWith(nb, /Verdict: OK: all 10 messages consumed, none duplicated/);
+    for (const assignor of ["range", "roundrobin"]) {
+      const table = outputWith(nb, `assignor '${assignor}': 9 new orders`);
+      const rows = table.split("\n").filter((l) =>
+        / member|consumer  /.test(l) && /\d\s*$/.test(l)
+      );
+      const partitions = rows.map((r) => r.split(/\s{2,}/)[2]);
+      assertEquals(rows.length, 2, table);
+      assertTrue(partitions.every((p) => /^\d/.test(p)), `both own partitions: ${table}`);
+      assertEquals(partitions.join(", ").split(", ").sort(), ["0", "1", "2"], table);
+      assertEquals(rows.reduce((n, r) => n + Number(r.split(/\s+/).at(-1)), 0), 9, table);
+    }
+    assertMatch(outputWith(nb, "INCONSISTENT_GROUP_PROTOCOL"), /RoundRobinAssigner/);
   },
 };
 
