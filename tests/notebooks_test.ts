@@ -209,7 +209,7 @@ const lessonChecks: Record<string, (nb: ExecutedNotebook) => void> = {
     for (const assignor of ["range", "roundrobin"]) {
       const table = outputWith(nb, `assignor '${assignor}': 9 new orders`);
       const rows = table.split("\n").filter((l) =>
-        / member|consumer  /.test(l) && /\d\s*$/.test(l)
+        / member|consumer {2}/.test(l) && /\d\s*$/.test(l)
       );
       const partitions = rows.map((r) => r.split(/\s{2,}/)[2]);
       assertEquals(rows.length, 2, table);
