@@ -37,6 +37,7 @@ import { type ProducedOrder, produceOrders } from "./producer.ts";
 import { messagesOf } from "./records.ts";
 import { AssignmentDiagram, flushOutput, Report, show, Table } from "./render.ts";
 import { runDemo } from "./demo.ts";
+import { until } from "./wait.ts";
 import { lastAssignment, messagesIn, spawnPythonMember } from "./polyglot.ts";
 import { type OffsetRange, summarizeRun, summaryTable, verdict } from "./summary.ts";
 import { ensureTopic } from "./topic.ts";
@@ -554,13 +555,6 @@ export class Lab {
       members,
     });
   }
-}
-
-/** Polls `condition` every 100 ms until it holds or `timeoutMs` passes. */
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  return condition();
 }
 
 /**

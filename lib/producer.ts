@@ -9,6 +9,7 @@ import { Partitioners } from "kafkajs";
 import { createKafka, ORDER_TOPIC } from "./config.ts";
 import { type OrderEvent, orderEvent, type OrderProblem, poisonMessages } from "./orders.ts";
 import { ensureTopic } from "./topic.ts";
+import { sleep } from "./wait.ts";
 
 /** One order as acknowledged by the broker. */
 export interface ProducedOrder {
@@ -142,17 +143,4 @@ export async function producePoison(brokers: string[], topic: string): Promise<P
  */
 export function formatProduced(produced: ProducedOrder): string {
   return `Produced: ${produced.value} -> partition ${produced.partition} @ offset ${produced.offset}`;
-}
-
-/** Resolves after `ms`, or early when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

@@ -16,7 +16,7 @@ import { createKafka } from "./config.ts";
 import { totalLag, waitForGroup } from "./groups.ts";
 import { messagesOf } from "./records.ts";
 import { type MemberProcess, spawnMember } from "./processes.ts";
-import { sleep } from "./producer.ts";
+import { sleep } from "./wait.ts";
 import { Partitioners } from "kafkajs";
 import { orderEvent } from "./orders.ts";
 import { Table } from "./render.ts";

@@ -27,7 +27,7 @@ import { offsetsTable } from "./describe.ts";
 import type { GroupSnapshot } from "./groups.ts";
 import { snapshotGroup } from "./groups.ts";
 import { LagTracker } from "./lagstatus.ts";
-import { sleep } from "./producer.ts";
+import { sleep } from "./wait.ts";
 import { Table } from "./render.ts";
 import { partitionCount } from "./topic.ts";
 

@@ -16,7 +16,7 @@ import {
   resolveBrokers,
 } from "../lib/config.ts";
 import { exerciseById, EXERCISES, formatResult } from "../lib/exercises.ts";
-import { sleep } from "../lib/producer.ts";
+import { sleep } from "../lib/wait.ts";
 import { Table } from "../lib/render.ts";
 
 await runMain(async () => {

@@ -4,6 +4,7 @@
  * (`@oven/bun-linux-x64`, installed by .ci/run into .tools/bun/); without it the
  * test is skipped, except in CI.
  */
+import { until } from "../lib/wait.ts";
 import { spawnMember } from "../lib/processes.ts";
 import { messagesIn } from "../lib/polyglot.ts";
 import { produceOrders } from "../lib/producer.ts";
@@ -28,15 +29,6 @@ function findBun(): string | undefined {
 }
 
 const bun = findBun();
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
-}
 
 Deno.test({
   name: "a member on Deno and one on Bun split a group's messages exactly once",

@@ -1,23 +1,7 @@
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
+import { runScript } from "./harness.ts";
 
-const scripts = new URL("../scripts/", import.meta.url).pathname;
-
-async function run(script: string, args: string[], env: Record<string, string> = {}) {
-  const started = Date.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${scripts}${script}`, ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b).trim();
-  return {
-    code: out.code,
-    stdout: decode(out.stdout),
-    stderr: decode(out.stderr),
-    ms: Date.now() - started,
-  };
-}
+const run = runScript;
 
 Deno.test("an unknown flag is one line on stderr and exit 2", async () => {
   for (const script of ["producer.ts", "consumer.ts", "demo.ts", "broker.ts"]) {

@@ -50,3 +50,36 @@ export function freshTopic(prefix = "orders"): Promise<string> {
     return topic;
   });
 }
+
+/** What {@linkcode runScript} saw. */
+export interface ScriptRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/**
+ * Runs one of the lab's scripts (`scripts/<script>`) as a learner would, and
+ * collects its exit code, output and run time.
+ */
+export async function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<ScriptRun> {
+  const started = Date.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(`../scripts/${script}`, import.meta.url).pathname, ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b).trim();
+  return {
+    code: out.code,
+    stdout: decode(out.stdout),
+    stderr: decode(out.stderr),
+    ms: Date.now() - started,
+  };
+}

@@ -4,6 +4,7 @@
  * as the group's leader; and mismatched assignors refused with one explained
  * line, not a hang.
  */
+import { until } from "../lib/wait.ts";
 import { ensureJupyter } from "../lib/jupyter.ts";
 import { lastAssignment, messagesIn, spawnPythonMember } from "../lib/polyglot.ts";
 import { type MemberProcess, spawnMember } from "../lib/processes.ts";
@@ -12,16 +13,6 @@ import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName } from "./harness.ts";
 
 const CONSUMER = new URL("../scripts/consumer.ts", import.meta.url).pathname;
-
-/** Polls `condition` every 100 ms until it holds or `timeoutMs` passes. */
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
-}
 
 // confluent-kafka is in jupyter/requirements.txt; this installs it when a run has not yet.
 await ensureJupyter("requirements.txt");

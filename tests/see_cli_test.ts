@@ -6,31 +6,11 @@
  * @module
  */
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
-import { testBrokers, uniqueName } from "./harness.ts";
+import { runScript, testBrokers, uniqueName } from "./harness.ts";
 
+/** Runs a script against the test broker. */
 async function run(script: string, args: string[]) {
-  const brokers = await testBrokers();
-  const started = Date.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL(`../scripts/${script}`, import.meta.url).pathname,
-      "--brokers",
-      brokers.join(","),
-      ...args,
-    ],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b).trim();
-  return {
-    code: out.code,
-    stdout: decode(out.stdout),
-    stderr: decode(out.stderr),
-    ms: Date.now() - started,
-  };
+  return runScript(script, ["--brokers", (await testBrokers()).join(","), ...args]);
 }
 
 Deno.test("describe: a missing group is one line in Kafka's words and exit 1; no group is exit 2", async () => {
