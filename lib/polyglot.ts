@@ -10,7 +10,7 @@
  * @module
  */
 import { LabError } from "./cli.ts";
-import { pumpLines } from "./processes.ts";
+import { type LineProcess, spawnWithLines } from "./processes.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /** The seed's consumer, with flags: `python/consumer.py`. */
@@ -56,10 +56,11 @@ export interface PythonMember {
  */
 export function spawnPythonMember(options: PythonMemberOptions): PythonMember {
   const lines: string[] = [];
-  let child: Deno.ChildProcess;
+  let spawned: LineProcess;
   try {
-    child = new Deno.Command(VENV_PYTHON, {
-      args: [
+    spawned = spawnWithLines(
+      VENV_PYTHON,
+      [
         PYTHON_CONSUMER,
         "--group",
         options.groupId,
@@ -72,26 +73,18 @@ export function spawnPythonMember(options: PythonMemberOptions): PythonMember {
         ...(options.topic ? ["--topic", options.topic] : []),
         ...(options.extraArgs ?? []),
       ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { PYTHONUNBUFFERED: "1" },
-    }).spawn();
+      { PYTHONUNBUFFERED: "1" },
+      (line) => {
+        lines.push(line);
+        options.onLine?.(line);
+      },
+    );
   } catch {
     throw new LabError(
       `${VENV_PYTHON} was not found: run \`deno task kernel\` (it installs confluent-kafka into .venv)`,
     );
   }
-  const onLine = (line: string) => {
-    lines.push(line);
-    options.onLine?.(line);
-  };
-  const pumps = Promise.all([pumpLines(child.stdout, onLine), pumpLines(child.stderr, onLine)]);
-  const exited = (async () => {
-    const status = await child.status;
-    await pumps;
-    return status.code;
-  })();
+  const { child, done: exited } = spawned;
   return {
     name: options.name,
     pid: child.pid,

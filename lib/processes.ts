@@ -56,7 +56,7 @@ export interface MemberProcess {
  * await pumpLines(child.stdout, console.log);
  * ```
  */
-export async function pumpLines(
+async function pumpLines(
   stream: ReadableStream<Uint8Array>,
   onLine: (line: string) => void,
 ): Promise<void> {
@@ -70,18 +70,35 @@ export async function pumpLines(
   if (buffer !== "") onLine(buffer);
 }
 
-function spawnScript(
-  script: string,
+/** A process whose output is read line by line. */
+export interface LineProcess {
+  child: Deno.ChildProcess;
+  /** Resolves with the exit code once the process has ended and its output is read. */
+  done: Promise<number>;
+}
+
+/**
+ * Starts `command` with its stdout and stderr read line by line into
+ * `onLine`: how the lab runs members in any language (Deno, Bun, Python).
+ *
+ * @example
+ * ```ts
+ * const { done } = spawnWithLines("python3", ["--version"], {}, console.log);
+ * await done;
+ * ```
+ */
+export function spawnWithLines(
+  command: string,
   args: string[],
+  env: Record<string, string>,
   onLine: (line: string) => void,
-  runner: string[] = [Deno.execPath(), "run", "-A"],
-): { child: Deno.ChildProcess; done: Promise<number> } {
-  const child = new Deno.Command(runner[0], {
-    args: [...runner.slice(1), `${SCRIPTS}${script}`, ...args],
+): LineProcess {
+  const child = new Deno.Command(command, {
+    args,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env,
   }).spawn();
   const pumps = Promise.all([pumpLines(child.stdout, onLine), pumpLines(child.stderr, onLine)]);
   const done = (async () => {
@@ -90,6 +107,20 @@ function spawnScript(
     return status.code;
   })();
   return { child, done };
+}
+
+function spawnScript(
+  script: string,
+  args: string[],
+  onLine: (line: string) => void,
+  runner: string[] = [Deno.execPath(), "run", "-A"],
+): LineProcess {
+  return spawnWithLines(
+    runner[0],
+    [...runner.slice(1), `${SCRIPTS}${script}`, ...args],
+    { NO_COLOR: "1" },
+    onLine,
+  );
 }
 
 /**

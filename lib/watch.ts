@@ -242,6 +242,8 @@ export class GroupWatch {
   timeline: Timeline = { rebalances: [] };
   readonly tracker: LagTracker;
   #departures = new Map<string, Departure>();
+  /** How far the broker log has been read. */
+  #logOffset: number | undefined;
   #partitionCounts = new Map<string, number>();
 
   constructor(readonly admin: Admin, readonly options: WatchOptions) {
@@ -267,21 +269,29 @@ export class GroupWatch {
     return this.#departures;
   }
 
+  /**
+   * Reads what the broker log gained since the last poll (the last 512 KiB
+   * the first time), up to its last complete line.
+   */
   async #readDepartures() {
     try {
       const file = await Deno.open(this.options.brokerLog!);
       try {
         const { size } = await file.stat();
-        const tail = Math.min(size, 512 * 1024);
-        await file.seek(size - tail, Deno.SeekMode.Start);
-        const buffer = new Uint8Array(tail);
+        const from = this.#logOffset === undefined || this.#logOffset > size
+          ? Math.max(0, size - 512 * 1024)
+          : this.#logOffset;
+        await file.seek(from, Deno.SeekMode.Start);
+        const buffer = new Uint8Array(size - from);
         let read = 0;
-        while (read < tail) {
+        while (read < buffer.length) {
           const n = await file.read(buffer.subarray(read));
           if (n === null) break;
           read += n;
         }
-        const text = new TextDecoder().decode(buffer.subarray(0, read));
+        const complete = buffer.subarray(0, buffer.subarray(0, read).lastIndexOf(10) + 1);
+        this.#logOffset = from + complete.length;
+        const text = new TextDecoder().decode(complete);
         for (const [id, how] of departuresFromBrokerLog(text, this.options.groupId)) {
           this.#departures.set(id, how);
         }
