@@ -18,6 +18,10 @@ await runMain(async () => {
       help: "index of the first order (order id 1000 + start)",
     },
     topic: { type: "string", default: ORDER_TOPIC, help: "topic to produce to" },
+    poison: {
+      type: "boolean",
+      help: "first write one bad message of each kind (members dead-letter them)",
+    },
     brokers: BROKERS_FLAG,
   });
   const brokers = resolveBrokers(values.brokers as string | undefined);

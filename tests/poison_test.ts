@@ -3,7 +3,8 @@ import { GroupMember, type MemberEvent } from "../lib/member.ts";
 import { produceOrders, producePoison } from "../lib/producer.ts";
 import { totalLag, waitForGroup } from "../lib/groups.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
-import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
+import { freshTopic, runScript, testBrokers, uniqueName, withAdmin } from "./harness.ts";
+import { poisonMessages } from "../lib/orders.ts";
 
 Deno.test("every kind of bad message is reported once, dead-lettered with its origin, and consuming goes on", async () => {
   const brokers = await testBrokers();
@@ -71,4 +72,24 @@ Deno.test("every kind of bad message is reported once, dead-lettered with its or
     ).sort(),
     poison.map((p) => `${p.partition}@${p.offset}:${p.problem}:${topic}`).sort(),
   );
+});
+
+Deno.test("producer --poison writes one bad message of each kind, as the README says", async () => {
+  const brokers = await testBrokers();
+  const topic = await freshTopic("poison-cli");
+  const { code, stdout } = await runScript("producer.ts", [
+    "--poison",
+    "--count",
+    "1",
+    "--interval-ms",
+    "0",
+    "--topic",
+    topic,
+    "--brokers",
+    brokers.join(","),
+  ]);
+  assertEquals(code, 0, stdout);
+  const bad = stdout.split("\n").filter((l) => l.startsWith("Produced bad message ("));
+  assertEquals(bad.length, poisonMessages().length, stdout);
+  assertTrue(stdout.includes(`Produced 1 order to ${topic}.`), stdout);
 });
