@@ -20,6 +20,7 @@ import { allPartitionsOwned, timeRebalance, waitForGroup } from "./groups.ts";
 import { GroupMember, waitForMembers } from "./member.ts";
 import { type MemberProcess, spawnMember } from "./processes.ts";
 import { ensureTopic } from "./topic.ts";
+import { execPath, runCommand, scriptRunner, spawnProcess } from "./runtime.ts";
 
 /** One measured figure. */
 export interface BenchRow {
@@ -155,16 +156,12 @@ async function labConsume(
 }
 
 async function runJavaTool(mainClass: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(await findJava(), {
-    args: javaArgs(brokerPaths(), mainClass, args, ["-Xmx512m"]),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    throw new Error(`${mainClass} failed: ${new TextDecoder().decode(out.stderr).slice(-300)}`);
-  }
-  return text;
+  const out = await runCommand(
+    await findJava(),
+    javaArgs(brokerPaths(), mainClass, args, ["-Xmx512m"]),
+  );
+  if (out.code !== 0) throw new Error(`${mainClass} failed: ${out.stderr.slice(-300)}`);
+  return out.stdout;
 }
 
 /** Kafka's ProducerPerformance: records/s. */
@@ -471,31 +468,26 @@ export async function benchColdStart(ctx: BenchContext): Promise<BenchRow[]> {
   }
   ctx.say("cold start: deno task demo to its first consumed message...");
   const started = Date.now();
-  const demo = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../scripts/demo.ts", import.meta.url).pathname,
-      "--count",
-      "3",
-      "--interval-ms",
-      "100",
-      "--group",
-      `bench-demo-${stamp()}`,
-    ],
-    env: { KAFKA_BROKERS: ctx.brokers.join(","), NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  const [runner, ...runnerArgs] = scriptRunner();
   let firstMessageMs = 0;
-  let buffer = "";
-  for await (const chunk of demo.stdout.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    if (firstMessageMs === 0 && / got message: /.test(buffer)) {
-      firstMessageMs = Date.now() - started;
-    }
-  }
-  await demo.status;
+  const demo = spawnProcess(runner, [
+    ...runnerArgs,
+    new URL("../scripts/demo.ts", import.meta.url).pathname,
+    "--count",
+    "3",
+    "--interval-ms",
+    "100",
+    "--group",
+    `bench-demo-${stamp()}`,
+  ], {
+    env: { KAFKA_BROKERS: ctx.brokers.join(","), NO_COLOR: "1" },
+    onLine: (line) => {
+      if (firstMessageMs === 0 && / got message: /.test(line)) {
+        firstMessageMs = Date.now() - started;
+      }
+    },
+  });
+  await demo.exited;
   rows.push({
     bench: "cold start",
     case: "demo launch to first consumed message (broker up, caches warm)",
@@ -517,15 +509,12 @@ export async function benchColdStart(ctx: BenchContext): Promise<BenchRow[]> {
 export async function benchSuite(ctx: BenchContext): Promise<BenchRow[]> {
   ctx.say("test suite: running deno task test (about 3 minutes)...");
   const started = Date.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "test"],
+  const out = await runCommand(execPath, ["task", "test"], {
     cwd: new URL("../", import.meta.url).pathname,
     env: { NO_COLOR: "1", KAFKA_BROKERS: ctx.brokers.join(",") },
-    stdout: "piped",
-    stderr: "null",
-  }).output();
+  });
   const wall = Date.now() - started;
-  const text = new TextDecoder().decode(out.stdout);
+  const text = out.stdout;
   const perFile = new Map<string, number>();
   let file = "";
   for (const line of text.split("\n")) {
@@ -567,7 +556,7 @@ export function markdownTable(rows: BenchRow[]): string {
  *
  * @example
  * ```ts
- * Deno.writeTextFileSync("scaleout.svg", scaleOutChart(series));
+ * await writeTextFile("scaleout.svg", scaleOutChart(series));
  * ```
  */
 export function scaleOutChart(

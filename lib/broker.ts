@@ -12,6 +12,18 @@
  */
 import { LabError } from "./cli.ts";
 import { brokerAnswers } from "./config.ts";
+import {
+  env,
+  exists,
+  killProcess,
+  mkdirp,
+  processAlive,
+  readTextFile,
+  remove,
+  runCommand,
+  spawnProcess,
+  writeTextFile,
+} from "./runtime.ts";
 
 const PROJECT_ROOT = new URL("../", import.meta.url).pathname;
 
@@ -66,8 +78,8 @@ export interface BrokerPaths {
  * ```
  */
 export function brokerPaths(options: BrokerOptions = {}): BrokerPaths {
-  const port = options.port ?? Number(Deno.env.get("KAFKA_PORT") ?? 9092);
-  const stateDir = options.dataDir ?? Deno.env.get("LAB_BROKER_DIR") ??
+  const port = options.port ?? Number(env("KAFKA_PORT") ?? 9092);
+  const stateDir = options.dataDir ?? env("LAB_BROKER_DIR") ??
     `${PROJECT_ROOT}.lab/broker`;
   return {
     port,
@@ -160,19 +172,10 @@ export function serverProperties(paths: BrokerPaths, sasl?: SaslListener): strin
   return Object.entries(settings).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function commandOutput(cmd: string, args: string[]): Promise<string | undefined> {
   try {
-    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-    return new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    const out = await runCommand(cmd, args);
+    return out.stderr + out.stdout;
   } catch {
     return undefined; // not installed
   }
@@ -188,7 +191,7 @@ async function commandOutput(cmd: string, args: string[]): Promise<string | unde
  * ```
  */
 export async function findJava(): Promise<string> {
-  const home = Deno.env.get("JAVA_HOME");
+  const home = env("JAVA_HOME");
   const java = home ? `${home}/bin/java` : "java";
   const version = await commandOutput(java, ["-version"]);
   if (version === undefined) {
@@ -221,8 +224,8 @@ export async function fetchKafkaJars(
   onProgress: (line: string) => void = () => {},
 ): Promise<void> {
   const marker = `${paths.libsDir}/.complete`;
-  const pom = await Deno.readTextFile(paths.pomFile);
-  if (await exists(marker) && (await Deno.readTextFile(marker)) === pom) return;
+  const pom = await readTextFile(paths.pomFile);
+  if (await exists(marker) && (await readTextFile(marker)) === pom) return;
   if ((await commandOutput("mvn", ["-v"])) === undefined) {
     throw new LabError(
       "Maven (`mvn`) is needed once to fetch Kafka's jars and was not found: install it " +
@@ -230,45 +233,33 @@ export async function fetchKafkaJars(
     );
   }
   onProgress("Fetching Apache Kafka's jars from Maven Central (first run only, ~55 MB)...");
-  const child = new Deno.Command("mvn", {
-    args: [
-      "-B",
-      "-f",
-      paths.pomFile,
-      "dependency:copy-dependencies",
-      `-DoutputDirectory=${paths.libsDir}`,
-      "-DincludeScope=runtime",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
   const transcript: string[] = [];
   let downloaded = 0;
-  const reader = child.stdout.pipeThrough(new TextDecoderStream());
-  let buffer = "";
-  for await (const chunk of reader) {
-    buffer += chunk;
-    const lines = buffer.split("\n");
-    buffer = lines.pop() ?? "";
-    for (const line of lines) {
+  const mvn = spawnProcess("mvn", [
+    "-B",
+    "-f",
+    paths.pomFile,
+    "dependency:copy-dependencies",
+    `-DoutputDirectory=${paths.libsDir}`,
+    "-DincludeScope=runtime",
+  ], {
+    onLine: (line) => {
       transcript.push(line);
       if (line.includes("Downloaded from")) {
         downloaded++;
         if (downloaded % 10 === 0) onProgress(`  ... ${downloaded} files downloaded`);
       }
-    }
-  }
-  const status = await child.status;
-  const stderr = await new Response(child.stderr).text();
-  if (!status.success) {
-    const errors = [...transcript, ...stderr.split("\n")].filter((l) => l.includes("ERROR"));
+    },
+  });
+  if (await mvn.exited !== 0) {
+    const errors = transcript.filter((l) => l.includes("ERROR"));
     throw new LabError(
       `mvn could not fetch Kafka's jars: ${
         errors[0]?.replace(/^\[ERROR\]\s*/, "") ?? "see mvn output"
       }`,
     );
   }
-  await Deno.writeTextFile(marker, pom);
+  await writeTextFile(marker, pom);
   onProgress(`Kafka jars ready in ${paths.libsDir} (${downloaded} files downloaded).`);
 }
 
@@ -314,19 +305,10 @@ export function javaArgs(
 
 async function readPid(paths: BrokerPaths): Promise<number | undefined> {
   try {
-    const pid = Number((await Deno.readTextFile(paths.pidFile)).trim());
+    const pid = Number((await readTextFile(paths.pidFile)).trim());
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT"); // signal 0 is not offered; SIGCONT is harmless
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -370,14 +352,15 @@ async function formatStorage(
   if (await exists(`${paths.logDirs}/meta.properties`)) return;
   let clusterId: string;
   try {
-    clusterId = (await Deno.readTextFile(paths.clusterIdFile)).trim();
+    clusterId = (await readTextFile(paths.clusterIdFile)).trim();
   } catch {
     clusterId = newClusterId();
-    await Deno.writeTextFile(paths.clusterIdFile, clusterId + "\n");
+    await writeTextFile(paths.clusterIdFile, clusterId + "\n");
   }
   onProgress(`Formatting KRaft storage (cluster id ${clusterId})...`);
-  const out = await new Deno.Command(java, {
-    args: javaArgs(paths, "kafka.tools.StorageTool", [
+  const out = await runCommand(
+    java,
+    javaArgs(paths, "kafka.tools.StorageTool", [
       "format",
       "-t",
       clusterId,
@@ -392,11 +375,9 @@ async function formatStorage(
         ])
       ),
     ]),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+  );
+  if (out.code !== 0) {
+    const text = `${out.stderr}\n${out.stdout}`;
     throw new LabError(`formatting Kafka storage failed: ${text.trim().split("\n").at(-1)}`);
   }
 }
@@ -404,7 +385,7 @@ async function formatStorage(
 /** Last `count` lines of the broker log (for errors and `broker logs`). */
 export async function brokerLogTail(options: BrokerOptions = {}, count = 20): Promise<string[]> {
   try {
-    const text = await Deno.readTextFile(brokerPaths(options).logFile);
+    const text = await readTextFile(brokerPaths(options).logFile);
     return text.trimEnd().split("\n").slice(-count);
   } catch {
     return [];
@@ -444,16 +425,16 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
 
   await fetchKafkaJars(paths, progress);
   const java = await findJava();
-  await Deno.mkdir(paths.logDirs, { recursive: true });
-  await Deno.writeTextFile(paths.propertiesFile, serverProperties(paths, options.sasl));
+  await mkdirp(paths.logDirs);
+  await writeTextFile(paths.propertiesFile, serverProperties(paths, options.sasl));
   await formatStorage(paths, java, progress, options.sasl);
 
   progress(`Starting Kafka on ${address} (log: ${paths.logFile})...`);
-  await Deno.writeTextFile(paths.logFile, `--- broker start ${new Date().toISOString()}\n`, {
+  await writeTextFile(paths.logFile, `--- broker start ${new Date().toISOString()}\n`, {
     append: true,
   });
   const jvm = [
-    `-Xmx${Deno.env.get("LAB_BROKER_HEAP") ?? "512m"}`,
+    `-Xmx${env("LAB_BROKER_HEAP") ?? "512m"}`,
     "-Xms256m",
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",
@@ -461,22 +442,15 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
   // sh redirects the broker's output into its log file, then becomes java (exec),
   // so the pid we record is the broker's own. detached: Ctrl+C in the terminal
   // that started it does not reach the broker.
-  const child = new Deno.Command("sh", {
-    args: [
-      "-c",
-      'log="$1"; shift; exec "$@" >>"$log" 2>&1 </dev/null',
-      "sh",
-      paths.logFile,
-      java,
-      ...javaArgs(paths, "kafka.Kafka", [paths.propertiesFile], jvm),
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-    detached: true,
-  }).spawn();
-  child.unref();
-  await Deno.writeTextFile(paths.pidFile, `${child.pid}\n`);
+  const child = spawnProcess("sh", [
+    "-c",
+    'log="$1"; shift; exec "$@" >>"$log" 2>&1 </dev/null',
+    "sh",
+    paths.logFile,
+    java,
+    ...javaArgs(paths, "kafka.Kafka", [paths.propertiesFile], jvm),
+  ], { detached: true });
+  await writeTextFile(paths.pidFile, `${child.pid}\n`);
   const readyMs = await waitUntilReady(paths, child.pid);
   progress(`Kafka is ready on ${address} (${(readyMs / 1000).toFixed(1)} s).`);
   return { address, started: true, pid: child.pid, readyMs };
@@ -515,15 +489,15 @@ export async function stopBroker(options: BrokerOptions = {}, graceMs = 30000): 
   const paths = brokerPaths(options);
   const pid = await readPid(paths);
   if (pid === undefined || !processAlive(pid)) {
-    await Deno.remove(paths.pidFile).catch(() => {});
+    await remove(paths.pidFile);
     return false;
   }
-  Deno.kill(pid, "SIGTERM");
+  killProcess(pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
   while (processAlive(pid) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
   }
-  if (processAlive(pid)) Deno.kill(pid, "SIGKILL");
-  await Deno.remove(paths.pidFile).catch(() => {});
+  if (processAlive(pid)) killProcess(pid, "SIGKILL");
+  await remove(paths.pidFile);
   return true;
 }

@@ -12,6 +12,7 @@ import { type GroupSnapshot, snapshotGroup } from "./groups.ts";
 import { clientIdFor } from "./member.ts";
 import { messagesOf, readGroupRuns } from "./records.ts";
 import { Table } from "./render.ts";
+import { readTextFile } from "./runtime.ts";
 
 /** The names an exercise checks; tests use their own, learners the defaults. */
 export interface ExerciseContext {
@@ -86,7 +87,7 @@ const owns = (snapshot: GroupSnapshot, topic: string) =>
 async function readLog(path?: string): Promise<string> {
   if (!path) return "";
   try {
-    return await Deno.readTextFile(path);
+    return await readTextFile(path);
   } catch {
     return "";
   }

@@ -7,9 +7,22 @@
  * @module
  */
 import { LabError } from "./cli.ts";
+import {
+  env,
+  execPath,
+  exists,
+  isNotFound,
+  makeTempDir,
+  readTextFile,
+  remove,
+  runCommand,
+  writeTextFile,
+} from "./runtime.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const VENV = `${ROOT}.venv`;
+/** The project venv's `jupyter` command. */
+export const JUPYTER_COMMAND = `${VENV}/bin/jupyter`;
 /** The folder `JUPYTER_PATH` points at: it holds `kernels/deno/kernel.json`. */
 export const JUPYTER_DIR = `${ROOT}jupyter`;
 
@@ -24,28 +37,21 @@ export const JUPYTER_DIR = `${ROOT}jupyter`;
  * ```
  */
 export function jupyterEnv(): Record<string, string> {
-  const denoDir = Deno.execPath().replace(/\/[^/]+$/, "");
+  const denoDir = execPath.replace(/\/[^/]+$/, "");
   return {
     JUPYTER_PATH: JUPYTER_DIR,
-    PATH: `${VENV}/bin:${denoDir}:${Deno.env.get("PATH") ?? ""}`,
+    PATH: `${VENV}/bin:${denoDir}:${env("PATH") ?? ""}`,
     NO_COLOR: "1",
   };
 }
 
-async function run(cmd: string, args: string[], quiet = true): Promise<void> {
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(cmd, {
-      args,
-      env: jupyterEnv(),
-      stdout: quiet ? "piped" : "inherit",
-      stderr: quiet ? "piped" : "inherit",
-    }).output();
-  } catch {
+async function run(cmd: string, args: string[]): Promise<void> {
+  const out = await runCommand(cmd, args, { env: jupyterEnv() }).catch((error) => {
+    if (!isNotFound(error)) throw error;
     throw new LabError(`${cmd} was not found: install Python 3.9+ (with venv and pip)`);
-  }
-  if (!out.success) {
-    const text = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1);
+  });
+  if (out.code !== 0) {
+    const text = out.stderr.trim().split("\n").at(-1);
     throw new LabError(`${cmd} ${args.slice(0, 3).join(" ")} failed: ${text}`);
   }
 }
@@ -64,22 +70,16 @@ export async function ensureJupyter(
   onProgress: (line: string) => void = () => {},
 ): Promise<void> {
   const file = `${JUPYTER_DIR}/${requirements}`;
-  const wanted = await Deno.readTextFile(file);
+  const wanted = await readTextFile(file);
   const marker = `${VENV}/.installed-${requirements}`;
-  try {
-    if (await Deno.readTextFile(marker) === wanted) return;
-  } catch {
-    // not installed yet
-  }
-  try {
-    await Deno.stat(`${VENV}/bin/python`);
-  } catch {
+  if (await exists(marker) && await readTextFile(marker) === wanted) return;
+  if (!(await exists(`${VENV}/bin/python`))) {
     onProgress("Creating a Python venv in .venv ...");
     await run("python3", ["-m", "venv", VENV]);
   }
   onProgress(`Installing ${requirements.replace(".txt", "")} from PyPI into .venv ...`);
   await run(`${VENV}/bin/python`, ["-m", "pip", "install", "--quiet", "-r", file]);
-  await Deno.writeTextFile(marker, wanted);
+  await writeTextFile(marker, wanted);
 }
 
 /** One output of an executed cell, flattened to text. */
@@ -119,32 +119,27 @@ export async function executeNotebook(
   options: { timeoutS?: number; env?: Record<string, string> } = {},
 ): Promise<ExecutedNotebook> {
   await ensureJupyter();
-  const outDir = await Deno.makeTempDir({ prefix: "lab-nb-" });
+  const outDir = await makeTempDir("lab-nb-");
   const started = Date.now();
   try {
-    const out = await new Deno.Command(`${VENV}/bin/jupyter`, {
-      args: [
-        "nbconvert",
-        "--to",
-        "notebook",
-        "--execute",
-        "--ExecutePreprocessor.kernel_name=deno",
-        `--ExecutePreprocessor.timeout=${options.timeoutS ?? 120}`,
-        "--output-dir",
-        outDir,
-        path,
-      ],
-      env: { ...jupyterEnv(), ...options.env },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      const log = new TextDecoder().decode(out.stderr);
+    const out = await runCommand(JUPYTER_COMMAND, [
+      "nbconvert",
+      "--to",
+      "notebook",
+      "--execute",
+      "--ExecutePreprocessor.kernel_name=deno",
+      `--ExecutePreprocessor.timeout=${options.timeoutS ?? 120}`,
+      "--output-dir",
+      outDir,
+      path,
+    ], { env: { ...jupyterEnv(), ...options.env } });
+    if (out.code !== 0) {
+      const log = out.stderr;
       const error = log.split("\n").filter((l) => /Error|error:/.test(l)).slice(-3).join(" | ");
       throw new Error(`${path} failed: ${error || log.slice(-500)}`);
     }
     const name = path.split("/").at(-1)!;
-    const nb = JSON.parse(await Deno.readTextFile(`${outDir}/${name}`));
+    const nb = JSON.parse(await readTextFile(`${outDir}/${name}`));
     const cells = nb.cells
       .filter((c: { cell_type: string }) => c.cell_type === "code")
       .map((c: { source: string | string[]; outputs: Record<string, unknown>[] }) => ({
@@ -165,6 +160,6 @@ export async function executeNotebook(
       }));
     return { path, ms: Date.now() - started, cells };
   } finally {
-    await Deno.remove(outDir, { recursive: true });
+    await remove(outDir);
   }
 }

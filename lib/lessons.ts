@@ -43,6 +43,7 @@ import { type OffsetRange, summarizeRun, summaryTable, verdict } from "./summary
 import { ensureTopic } from "./topic.ts";
 import { offsetsTable, snapshotDiagram } from "./describe.ts";
 import { applyReset, planReset } from "./reset.ts";
+import { env } from "./runtime.ts";
 
 /** Options of {@linkcode Lab.runGroup}. */
 export interface RunGroupOptions {
@@ -75,7 +76,7 @@ export class Lab {
   static async open(topic: string = ORDER_TOPIC): Promise<Lab> {
     const brokers = resolveBrokers();
     if (!(await brokerAnswers(brokers, 3000))) {
-      if (Deno.env.get("KAFKA_BROKERS")) throw new LabError(unreachableMessage(brokers));
+      if (env("KAFKA_BROKERS")) throw new LabError(unreachableMessage(brokers));
       await startBroker();
     }
     const lab = new Lab(brokers, topic);

@@ -9,6 +9,7 @@
  */
 import { newRunRecord, readRecords } from "./records.ts";
 import { clientIdFor, type MemberEvent } from "./member.ts";
+import { type ChildHandle, scriptRunner, type Signal, spawnProcess } from "./runtime.ts";
 
 const SCRIPTS = new URL("../scripts/", import.meta.url).pathname;
 
@@ -25,8 +26,8 @@ export interface SpawnMemberOptions {
   /** Each line the member prints (stdout and stderr). Default: ignore. */
   onLine?: (line: string) => void;
   /**
-   * The command that runs the script, before its path: default this Deno
-   * (`deno run -A`); `["bun"]` runs the member on Bun.
+   * The command that runs the script, before its path: default this runtime
+   * (`deno run -A`, or `bun` under Bun); `["bun"]` runs the member on Bun.
    */
   runner?: string[];
 }
@@ -48,31 +49,9 @@ export interface MemberProcess {
   kill(): Promise<number>;
 }
 
-/**
- * Reads a process's output stream and calls `onLine` for each line.
- *
- * @example
- * ```ts
- * await pumpLines(child.stdout, console.log);
- * ```
- */
-async function pumpLines(
-  stream: ReadableStream<Uint8Array>,
-  onLine: (line: string) => void,
-): Promise<void> {
-  let buffer = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    const lines = buffer.split("\n");
-    buffer = lines.pop() ?? "";
-    lines.forEach(onLine);
-  }
-  if (buffer !== "") onLine(buffer);
-}
-
 /** A process whose output is read line by line. */
 export interface LineProcess {
-  child: Deno.ChildProcess;
+  child: ChildHandle;
   /** Resolves with the exit code once the process has ended and its output is read. */
   done: Promise<number>;
 }
@@ -80,6 +59,7 @@ export interface LineProcess {
 /**
  * Starts `command` with its stdout and stderr read line by line into
  * `onLine`: how the lab runs members in any language (Deno, Bun, Python).
+ * Throws at once when the command does not exist.
  *
  * @example
  * ```ts
@@ -93,33 +73,20 @@ export function spawnWithLines(
   env: Record<string, string>,
   onLine: (line: string) => void,
 ): LineProcess {
-  const child = new Deno.Command(command, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env,
-  }).spawn();
-  const pumps = Promise.all([pumpLines(child.stdout, onLine), pumpLines(child.stderr, onLine)]);
-  const done = (async () => {
-    const status = await child.status;
-    await pumps;
-    return status.code;
-  })();
-  return { child, done };
+  const child = spawnProcess(command, args, { env, onLine });
+  return { child, done: child.exited };
 }
 
 function spawnScript(
   script: string,
   args: string[],
   onLine: (line: string) => void,
-  runner: string[] = [Deno.execPath(), "run", "-A"],
-): LineProcess {
-  return spawnWithLines(
+  runner: string[] = scriptRunner(),
+): ChildHandle {
+  return spawnProcess(
     runner[0],
     [...runner.slice(1), `${SCRIPTS}${script}`, ...args],
-    { NO_COLOR: "1" },
-    onLine,
+    { env: { NO_COLOR: "1" }, onLine },
   );
 }
 
@@ -142,7 +109,7 @@ export async function spawnMember(
     await newRunRecord(options.groupId, clientIdFor(options.name));
   const lines: string[] = [];
   const assigned = Promise.withResolvers<void>();
-  const { child, done } = spawnScript("consumer.ts", [
+  const child = spawnScript("consumer.ts", [
     "--group",
     options.groupId,
     "--name",
@@ -158,20 +125,16 @@ export async function spawnMember(
     options.onLine?.(line);
     if (line.startsWith(`${options.name} assigned:`)) assigned.resolve();
   }, options.runner);
-  const signalAndWait = (signal: Deno.Signal) => {
-    try {
-      child.kill(signal);
-    } catch {
-      // already exited
-    }
-    return done;
+  const signalAndWait = (signal: Signal) => {
+    child.kill(signal);
+    return child.exited;
   };
   const member: MemberProcess = {
     name: options.name,
     pid: child.pid,
     recordFile,
     lines,
-    exited: done,
+    exited: child.exited,
     events: () => readRecords(recordFile),
     stop: () => signalAndWait("SIGTERM"),
     kill: () => signalAndWait("SIGKILL"),
@@ -179,7 +142,7 @@ export async function spawnMember(
   let timer: ReturnType<typeof setTimeout> | undefined;
   const outcome = await Promise.race([
     assigned.promise.then(() => "ready" as const),
-    done.then(() => "exited" as const),
+    child.exited.then(() => "exited" as const),
     new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), readyTimeoutMs)),
   ]);
   clearTimeout(timer);
@@ -216,7 +179,7 @@ export async function runProducer(
   options: RunProducerOptions,
 ): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];
-  const { done } = spawnScript("producer.ts", [
+  const producer = spawnScript("producer.ts", [
     "--brokers",
     options.brokers.join(","),
     ...(options.topic ? ["--topic", options.topic] : []),
@@ -227,5 +190,5 @@ export async function runProducer(
     lines.push(line);
     options.onLine?.(line);
   });
-  return { code: await done, lines };
+  return { code: await producer.exited, lines };
 }

@@ -4,13 +4,17 @@
  *
  * Every renderable implements the Deno Jupyter kernel's display protocol
  * (`Symbol.for("Jupyter.display")`), so a notebook cell that ends with one
- * shows HTML/SVG, and `console.log` / `String()` print the text form.
+ * shows HTML/SVG, and `console.log` / `String()` print the text form (on Deno
+ * and Bun alike).
  *
  * @module
  */
 
+import { notebook } from "./runtime.ts";
+
 const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
-const DENO_INSPECT = Symbol.for("Deno.customInspect");
+/** Node's custom-inspect hook, which Deno's and Bun's `console.log` honour too. */
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 /** A cell value; null renders as "-", as in Kafka's tools. */
 export type Cell = string | number | null | undefined;
@@ -82,7 +86,7 @@ export class Table {
     return { "text/plain": this.toString(), "text/html": this.toHTML() };
   }
 
-  [DENO_INSPECT](): string {
+  [INSPECT](): string {
     return this.toString();
   }
 }
@@ -217,7 +221,7 @@ export class AssignmentDiagram {
     return { "text/plain": this.toString(), "image/svg+xml": this.toSVG() };
   }
 
-  [DENO_INSPECT](): string {
+  [INSPECT](): string {
     return this.toString();
   }
 }
@@ -258,21 +262,8 @@ export class Report {
     return { "text/plain": this.toString(), "text/html": this.toHTML() };
   }
 
-  [DENO_INSPECT](): string {
+  [INSPECT](): string {
     return this.toString();
-  }
-}
-
-interface JupyterApi {
-  display(value: unknown, options?: { raw?: boolean }): Promise<void>;
-}
-
-/** The Deno kernel's `Deno.jupyter`, or undefined outside `deno jupyter`. */
-function jupyterApi(): JupyterApi | undefined {
-  try {
-    return (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
-  } catch {
-    return undefined; // "only available in `deno jupyter`": we are in a script
   }
 }
 
@@ -290,7 +281,7 @@ function jupyterApi(): JupyterApi | undefined {
  * ```
  */
 export async function show(...values: unknown[]): Promise<void> {
-  const jupyter = jupyterApi();
+  const jupyter = notebook();
   for (const value of values) {
     if (!jupyter) console.log(String(value));
     else if (typeof value === "string") {
@@ -312,5 +303,5 @@ export async function show(...values: unknown[]): Promise<void> {
  * ```
  */
 export async function flushOutput(): Promise<void> {
-  if (jupyterApi()) await new Promise((r) => setTimeout(r, 100));
+  if (notebook()) await new Promise((r) => setTimeout(r, 100));
 }

@@ -1,20 +1,38 @@
 /**
  * The runtime underneath: the one module that knows how to read arguments and
- * the environment, exit, catch signals and touch files. It uses only Node's
- * built-in modules (`node:process`, `node:fs`), which Deno and Bun both
- * provide, so the modules that import from here run unchanged on either
- * (`deno run -A scripts/consumer.ts`, `bun scripts/consumer.ts`).
- *
- * Ported so far: the member and producer path (`cli.ts`, `config.ts`,
- * `records.ts`, `scripts/consumer.ts`, `scripts/producer.ts`).
+ * the environment, exit, catch signals, start processes, touch files, talk to
+ * the terminal and to a notebook. It uses only Node's built-in modules
+ * (`node:process`, `node:fs`, `node:child_process`, `node:os`), which Deno and
+ * Bun both provide, so every other module of `lib/` and `scripts/` runs
+ * unchanged on either (`deno run -A scripts/demo.ts`, `bun scripts/demo.ts`).
+ * Nothing outside this file says `Deno.` (tests/portability_test.ts checks).
  *
  * @module
  */
 import process from "node:process";
 import fs from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { spawn } from "node:child_process";
+import type { Readable } from "node:stream";
 
 /** `deno` or `bun`: which runtime runs this process. */
 export const RUNTIME: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
+
+if (RUNTIME === "bun") {
+  // kafkajs sometimes asks for a negative timeout (a deadline already past).
+  // Deno treats it as 0; Bun, like recent Node, also waits ~0 ms but prints a
+  // TimeoutNegativeWarning to stderr each time. Same wait, without the noise:
+  const setTimeoutAsGiven = globalThis.setTimeout;
+  globalThis.setTimeout =
+    ((handler: (...args: unknown[]) => void, ms?: number, ...rest: unknown[]) =>
+      setTimeoutAsGiven(handler, Math.max(0, ms ?? 0), ...rest)) as typeof setTimeout;
+}
+
+/** The runtime and its version, for people: `Deno 2.9.6`, `Bun 1.4.5`. */
+export const RUNTIME_VERSION: string = RUNTIME === "deno"
+  ? `Deno ${process.versions.deno}`
+  : `Bun ${process.versions.bun}`;
 
 /**
  * The script's command-line arguments (after the script path).
@@ -132,4 +150,343 @@ export async function mkdirp(path: string): Promise<void> {
 export async function listFiles(path: string): Promise<string[]> {
   const entries = await fs.promises.readdir(path, { withFileTypes: true });
   return entries.filter((e) => e.isFile()).map((e) => e.name);
+}
+
+/**
+ * The command that runs one of the lab's scripts on this same runtime:
+ * `deno run -A` under Deno, `bun` under Bun. Processes the lab starts
+ * (members, producers) run on the runtime that started them.
+ *
+ * @example
+ * ```ts
+ * [...scriptRunner(), "scripts/consumer.ts"]; // ["/usr/bin/deno", "run", "-A", "scripts/consumer.ts"]
+ * ```
+ */
+export function scriptRunner(): string[] {
+  return RUNTIME === "deno" ? [process.execPath, "run", "-A"] : [process.execPath];
+}
+
+/** The path of this runtime's executable (`deno` or `bun`). */
+export const execPath: string = process.execPath;
+
+/** A signal the lab sends to a process. */
+export type Signal = "SIGTERM" | "SIGKILL" | "SIGINT";
+
+/** Options for {@linkcode spawnProcess}. */
+export interface SpawnOptions {
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Each line the process prints, on stdout or stderr. Without it, output is dropped. */
+  onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /** Share this process's terminal (stdin, stdout, stderr) instead. */
+  inheritStdio?: boolean;
+  /**
+   * Outlive this process, in a process group of its own (a server such as the
+   * broker: Ctrl+C in the terminal that started it does not reach it). Output
+   * is dropped.
+   */
+  detached?: boolean;
+}
+
+/** A process started with {@linkcode spawnProcess}. */
+export interface ChildHandle {
+  pid: number;
+  /** Sends `signal` (default SIGTERM); does nothing once the process has ended. */
+  kill(signal?: Signal): void;
+  /**
+   * Resolves with the exit code once the process has ended and its output was
+   * read; a process ended by a signal gives 128 + the signal's number
+   * (SIGKILL: 137), as a shell reports it.
+   */
+  exited: Promise<number>;
+}
+
+/** Calls `onLine` for each complete line of `stream`, and the unfinished rest at its end. */
+function readLines(stream: Readable, onLine: (line: string) => void): void {
+  let buffer = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk: string) => {
+    buffer += chunk;
+    const lines = buffer.split("\n");
+    buffer = lines.pop() ?? "";
+    lines.forEach(onLine);
+  });
+  stream.on("end", () => {
+    if (buffer !== "") onLine(buffer);
+  });
+}
+
+/**
+ * Starts a process. Throws at once (an error with `code: "ENOENT"`, see
+ * {@linkcode isNotFound}) when the command does not exist.
+ *
+ * @example
+ * ```ts
+ * const child = spawnProcess("python3", ["--version"], { onLine: console.log });
+ * await child.exited; // 0
+ * ```
+ */
+export function spawnProcess(
+  command: string,
+  args: string[],
+  options: SpawnOptions = {},
+): ChildHandle {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: options.inheritStdio
+      ? "inherit"
+      : ["ignore", options.onLine ? "pipe" : "ignore", options.onLine ? "pipe" : "ignore"],
+    detached: options.detached,
+  });
+  const failed = new Promise<never>((_, reject) => child.once("error", reject));
+  if (child.pid === undefined) {
+    failed.catch(() => {}); // reported here instead, synchronously
+    throw Object.assign(new Error(`${command}: command not found`), { code: "ENOENT" });
+  }
+  if (options.onLine) {
+    readLines(child.stdout!, (line) => options.onLine!(line, "stdout"));
+    readLines(child.stderr!, (line) => options.onLine!(line, "stderr"));
+  }
+  const closed = new Promise<number>((resolve) =>
+    child.once(
+      "close",
+      (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)),
+    )
+  );
+  let ended = false;
+  child.once("exit", () => ended = true);
+  if (options.detached) child.unref();
+  const pid = child.pid;
+  return {
+    pid,
+    // By pid, not child.kill(): Deno 2.9's node:child_process then reports the
+    // signal as the cause of exit even when the child caught it and exited 0.
+    kill: (signal = "SIGTERM") => {
+      if (!ended) killProcess(pid, signal);
+    },
+    exited: Promise.race([closed, failed]),
+  };
+}
+
+/** What {@linkcode runCommand} collected. */
+export interface CommandOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command to its end and collects its exit code and output. Rejects
+ * (see {@linkcode isNotFound}) when the command does not exist.
+ *
+ * @example
+ * ```ts
+ * const { code, stdout } = await runCommand("java", ["-version"]);
+ * ```
+ */
+export async function runCommand(
+  command: string,
+  args: string[],
+  options: Pick<SpawnOptions, "env" | "cwd"> = {},
+): Promise<CommandOutput> {
+  const out = { stdout: [] as string[], stderr: [] as string[] };
+  const child = spawnProcess(command, args, {
+    ...options,
+    onLine: (line, stream) => out[stream].push(line),
+  });
+  const code = await child.exited;
+  return { code, stdout: out.stdout.join("\n"), stderr: out.stderr.join("\n") };
+}
+
+/**
+ * True while a process with this pid exists (signal 0 probes it).
+ *
+ * @example
+ * ```ts
+ * processAlive(pid); // false once it has exited
+ * ```
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Sends a signal to any process by pid; false when there is no such process.
+ *
+ * @example
+ * ```ts
+ * killProcess(pid, "SIGTERM");
+ * ```
+ */
+export function killProcess(pid: number, signal: Signal): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes a text file, replacing it (or appending, with `append`).
+ *
+ * @example
+ * ```ts
+ * await writeTextFile("/tmp/a.txt", "hello\n");
+ * ```
+ */
+export async function writeTextFile(
+  path: string,
+  text: string,
+  options: { append?: boolean } = {},
+): Promise<void> {
+  await (options.append ? fs.promises.appendFile(path, text) : fs.promises.writeFile(path, text));
+}
+
+/**
+ * True when a file or folder exists at `path`.
+ *
+ * @example
+ * ```ts
+ * await exists("/etc/hostname"); // true
+ * ```
+ */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await fs.promises.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True when a regular file exists at `path` (synchronously, for module set-up).
+ *
+ * @example
+ * ```ts
+ * isFileSync("/usr/bin/env"); // true
+ * ```
+ */
+export function isFileSync(path: string): boolean {
+  try {
+    return fs.statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes a file or a folder with everything in it; nothing there is fine.
+ *
+ * @example
+ * ```ts
+ * await remove("/tmp/lab-nb-123");
+ * ```
+ */
+export async function remove(path: string): Promise<void> {
+  await fs.promises.rm(path, { recursive: true, force: true });
+}
+
+/**
+ * Creates a new empty folder under the system's temp folder.
+ *
+ * @example
+ * ```ts
+ * const dir = await makeTempDir("lab-nb-"); // "/tmp/lab-nb-Ab12Cd"
+ * ```
+ */
+export function makeTempDir(prefix: string): Promise<string> {
+  return fs.promises.mkdtemp(join(os.tmpdir(), prefix));
+}
+
+/**
+ * The bytes of a file from `offset` to its end, and its size: for following a
+ * growing log without reading it all again.
+ *
+ * @example
+ * ```ts
+ * const { bytes, size } = await readFileFrom(".lab/broker/broker.log", (size) => size - 1024);
+ * ```
+ */
+export async function readFileFrom(
+  path: string,
+  offset: (size: number) => number,
+): Promise<{ bytes: Uint8Array; from: number }> {
+  const file = await fs.promises.open(path, "r");
+  try {
+    const { size } = await file.stat();
+    const from = Math.min(Math.max(0, offset(size)), size);
+    const bytes = new Uint8Array(size - from);
+    let read = 0;
+    while (read < bytes.length) {
+      const { bytesRead } = await file.read(bytes, read, bytes.length - read, from + read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    return { bytes: bytes.subarray(0, read), from };
+  } finally {
+    await file.close();
+  }
+}
+
+/** True when standard output is a terminal (so output may redraw in place). */
+export function stdoutIsTerminal(): boolean {
+  return process.stdout.isTTY === true;
+}
+
+/**
+ * Writes text to standard output as it is, without a newline.
+ *
+ * @example
+ * ```ts
+ * await writeStdout("\x1b[H");
+ * ```
+ */
+export function writeStdout(text: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    process.stdout.write(text, (error) => error ? reject(error) : resolve())
+  );
+}
+
+/**
+ * The machine and runtime, for benchmark reports: `linux/x64, 2 cores, 24 GiB, Deno 2.9.6`.
+ *
+ * @example
+ * ```ts
+ * machineSummary();
+ * ```
+ */
+export function machineSummary(): string {
+  return `${os.platform()}/${os.arch()}, ${os.cpus().length} cores, ` +
+    `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${RUNTIME_VERSION}`;
+}
+
+/** What a Jupyter kernel offers for showing rich output (Deno's `Deno.jupyter`). */
+export interface NotebookApi {
+  display(value: unknown, options?: { raw?: boolean }): Promise<void>;
+}
+
+/**
+ * The notebook kernel's display API when this code runs in one (`deno
+ * jupyter`), else undefined: in a script, output is plain text.
+ *
+ * @example
+ * ```ts
+ * await notebook()?.display({ "text/plain": "hi" }, { raw: true });
+ * ```
+ */
+export function notebook(): NotebookApi | undefined {
+  try {
+    return (globalThis as { Deno?: { jupyter?: NotebookApi } }).Deno?.jupyter;
+  } catch {
+    return undefined; // "only available in `deno jupyter`": we are in a script
+  }
 }

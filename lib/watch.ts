@@ -30,6 +30,7 @@ import { LagTracker } from "./lagstatus.ts";
 import { sleep } from "./wait.ts";
 import { Table } from "./render.ts";
 import { partitionCount } from "./topic.ts";
+import { readFileFrom } from "./runtime.ts";
 
 /** One rebalance, as seen from outside the group. */
 export interface Rebalance {
@@ -148,7 +149,7 @@ export type Departure = "left" | "timed out";
  *
  * @example
  * ```ts
- * departuresFromBrokerLog(await Deno.readTextFile(".lab/broker/broker.log"), "billing-group");
+ * departuresFromBrokerLog(await readTextFile(".lab/broker/broker.log"), "billing-group");
  * ```
  */
 export function departuresFromBrokerLog(log: string, groupId: string): Map<string, Departure> {
@@ -275,28 +276,18 @@ export class GroupWatch {
    */
   async #readDepartures() {
     try {
-      const file = await Deno.open(this.options.brokerLog!);
-      try {
-        const { size } = await file.stat();
-        const from = this.#logOffset === undefined || this.#logOffset > size
-          ? Math.max(0, size - 512 * 1024)
-          : this.#logOffset;
-        await file.seek(from, Deno.SeekMode.Start);
-        const buffer = new Uint8Array(size - from);
-        let read = 0;
-        while (read < buffer.length) {
-          const n = await file.read(buffer.subarray(read));
-          if (n === null) break;
-          read += n;
-        }
-        const complete = buffer.subarray(0, buffer.subarray(0, read).lastIndexOf(10) + 1);
-        this.#logOffset = from + complete.length;
-        const text = new TextDecoder().decode(complete);
-        for (const [id, how] of departuresFromBrokerLog(text, this.options.groupId)) {
-          this.#departures.set(id, how);
-        }
-      } finally {
-        file.close();
+      const { bytes, from } = await readFileFrom(
+        this.options.brokerLog!,
+        (size) =>
+          this.#logOffset === undefined || this.#logOffset > size
+            ? size - 512 * 1024
+            : this.#logOffset,
+      );
+      const complete = bytes.subarray(0, bytes.lastIndexOf(10) + 1);
+      this.#logOffset = from + complete.length;
+      const text = new TextDecoder().decode(complete);
+      for (const [id, how] of departuresFromBrokerLog(text, this.options.groupId)) {
+        this.#departures.set(id, how);
       }
     } catch {
       // no log at hand: departures stay "left or timed out"

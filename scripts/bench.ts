@@ -19,11 +19,12 @@ import {
   markdownTable,
   scaleOutChart,
 } from "../lib/bench.ts";
+import { args, machineSummary, mkdirp, writeTextFile } from "../lib/runtime.ts";
 
 const BENCHES = ["throughput", "scaleout", "rebalance", "coldstart", "suite"] as const;
 
 await runMain(async () => {
-  const { values, positionals } = parseFlags(Deno.args, "deno task bench", {
+  const { values, positionals } = parseFlags(args(), "deno task bench", {
     quick: {
       type: "boolean",
       help: "fewer records and trials, 3 partitions only, no test-suite run",
@@ -54,17 +55,16 @@ await runMain(async () => {
     if (bench === "coldstart") rows.push(...await benchColdStart(ctx));
     if (bench === "suite") rows.push(...await benchSuite(ctx));
   }
-  const machine = `${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, ` +
-    `${(Deno.systemMemoryInfo().total / 2 ** 30).toFixed(0)} GiB, Deno ${Deno.version.deno}`;
+  const machine = machineSummary();
   const table = markdownTable(rows);
   const dir = new URL("../bench/results/", import.meta.url).pathname;
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(
+  await mkdirp(dir);
+  await writeTextFile(
     `${dir}results.md`,
     `# Benchmark results\n\n${new Date().toISOString()} on ${machine}${
       quick ? " (--quick)" : ""
     }\n\n${table}\n`,
   );
-  if (chart) await Deno.writeTextFile(`${dir}scaleout.svg`, chart);
+  if (chart) await writeTextFile(`${dir}scaleout.svg`, chart);
   console.log(`\n${table}\n\nMachine: ${machine}. Written to bench/results/.`);
 });

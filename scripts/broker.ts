@@ -14,9 +14,10 @@ import {
   startBroker,
   stopBroker,
 } from "../lib/broker.ts";
+import { args } from "../lib/runtime.ts";
 
 await runMain(async () => {
-  const { values, positionals } = parseFlags(Deno.args, "deno task broker", {
+  const { values, positionals } = parseFlags(args(), "deno task broker", {
     port: { type: "string", help: "client port on 127.0.0.1 (default 9092 or KAFKA_PORT)" },
     "data-dir": { type: "string", help: "state folder (default .lab/broker or LAB_BROKER_DIR)" },
     lines: { type: "string", default: "40", help: "logs: how many lines to show" },

@@ -18,9 +18,10 @@ import {
 import { exerciseById, EXERCISES, formatResult } from "../lib/exercises.ts";
 import { sleep } from "../lib/wait.ts";
 import { Table } from "../lib/render.ts";
+import { args, onSignal } from "../lib/runtime.ts";
 
 await runMain(async () => {
-  const { values, positionals } = parseFlags(Deno.args, "deno task check", {
+  const { values, positionals } = parseFlags(args(), "deno task check", {
     list: { type: "boolean", help: "list the exercises" },
     answer: { type: "string", help: "your answer, for exercises that ask a question" },
     watch: { type: "boolean", help: "check again every 2 s until it passes" },
@@ -47,7 +48,7 @@ await runMain(async () => {
   const admin = createKafka({ brokers, clientId: "lab-check" }).admin();
   await admin.connect();
   const stop = new AbortController();
-  Deno.addSignalListener("SIGINT", () => stop.abort());
+  onSignal("SIGINT", () => stop.abort());
   try {
     console.log(`${exercise.title}\nGoal: ${exercise.goal}\nHow: ${exercise.how.join("; ")}\n`);
     while (true) {

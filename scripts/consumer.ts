@@ -35,7 +35,7 @@ import { assignorFlag, explainInconsistentProtocol } from "../lib/assignors.ts";
 import { ensureTopic } from "../lib/topic.ts";
 import { appendRecord, newRunRecord } from "../lib/records.ts";
 import { MAX_ORDER_BYTES } from "../lib/orders.ts";
-import { args, exit, onSignal } from "../lib/runtime.ts";
+import { args, exit, onSignal, RUNTIME_VERSION } from "../lib/runtime.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(args(), "deno task consumer", {
@@ -119,7 +119,7 @@ await runMain(async () => {
   let processed = 0;
   let failure: Extract<MemberEvent, { type: "crashed" }> | undefined;
   const leave = Promise.withResolvers<void>();
-  console.log(`${name} starting (group ${groupId}, topic ${topic})`);
+  console.log(`${name} starting (group ${groupId}, topic ${topic}, on ${RUNTIME_VERSION})`);
   const member = await GroupMember.start({
     brokers,
     groupId,

@@ -7,9 +7,10 @@
 import { groupFlag, intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
 import { BROKERS_FLAG, ORDER_TOPIC, resolveBrokers } from "../lib/config.ts";
 import { runDemo } from "../lib/demo.ts";
+import { args, env } from "../lib/runtime.ts";
 
 await runMain(async () => {
-  const { values } = parseFlags(Deno.args, "deno task demo", {
+  const { values } = parseFlags(args(), "deno task demo", {
     members: { type: "string", default: "2", help: "how many members of the group (1-6)" },
     count: { type: "string", default: "10", help: "how many orders to produce" },
     "interval-ms": { type: "string", default: "500", help: "pause between orders" },
@@ -18,7 +19,7 @@ await runMain(async () => {
     brokers: BROKERS_FLAG,
   });
   const explicitBrokers = values.brokers !== undefined ||
-    Deno.env.get("KAFKA_BROKERS") !== undefined;
+    env("KAFKA_BROKERS") !== undefined;
   const ok = await runDemo({
     brokers: resolveBrokers(values.brokers as string | undefined),
     startLocalBroker: !explicitBrokers,

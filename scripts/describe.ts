@@ -15,9 +15,10 @@ import {
   stateTable,
 } from "../lib/describe.ts";
 import { Table } from "../lib/render.ts";
+import { args } from "../lib/runtime.ts";
 
 await runMain(async () => {
-  const { values } = parseFlags(Deno.args, "deno task describe", {
+  const { values } = parseFlags(args(), "deno task describe", {
     group: { type: "string", help: "the group to describe" },
     "all-groups": { type: "boolean", help: "describe every group" },
     list: { type: "boolean", help: "list the groups" },

@@ -8,10 +8,11 @@
 import { startBroker } from "../lib/broker.ts";
 import { parseFlags, runMain, UsageError } from "../lib/cli.ts";
 import { brokerAnswers, resolveBrokers } from "../lib/config.ts";
-import { ensureJupyter, JUPYTER_DIR, jupyterEnv } from "../lib/jupyter.ts";
+import { ensureJupyter, JUPYTER_COMMAND, JUPYTER_DIR, jupyterEnv } from "../lib/jupyter.ts";
+import { args, env, spawnProcess } from "../lib/runtime.ts";
 
 await runMain(async () => {
-  const { positionals } = parseFlags(Deno.args, "deno task kernel|notebook", {}, {
+  const { positionals } = parseFlags(args(), "deno task kernel|notebook", {}, {
     positionals: "kernel|notebook",
   });
   const [action = "kernel"] = positionals;
@@ -27,13 +28,13 @@ await runMain(async () => {
   if (action !== "notebook") throw new UsageError(`unknown action '${action}'`);
   await ensureJupyter("requirements-lab.txt", progress);
   const brokers = resolveBrokers();
-  if (!(await brokerAnswers(brokers, 3000)) && !Deno.env.get("KAFKA_BROKERS")) {
+  if (!(await brokerAnswers(brokers, 3000)) && !env("KAFKA_BROKERS")) {
     await startBroker({ onProgress: progress });
   }
   const notebooks = new URL("../notebooks", import.meta.url).pathname;
-  const child = new Deno.Command("jupyter", {
-    args: ["lab", notebooks, ...positionals.slice(1)],
+  const jupyter = spawnProcess(JUPYTER_COMMAND, ["lab", notebooks, ...positionals.slice(1)], {
     env: jupyterEnv(),
-  }).spawn();
-  return (await child.status).code;
+    inheritStdio: true,
+  });
+  return await jupyter.exited;
 });

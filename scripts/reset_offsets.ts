@@ -15,6 +15,7 @@ import {
 } from "../lib/config.ts";
 import { snapshotGroup } from "../lib/groups.ts";
 import { applyReset, parseDuration, planReset, planTable, type ResetTarget } from "../lib/reset.ts";
+import { args } from "../lib/runtime.ts";
 
 const TARGETS = [
   "to-earliest",
@@ -27,7 +28,7 @@ const TARGETS = [
 ] as const;
 
 await runMain(async () => {
-  const { values } = parseFlags(Deno.args, "deno task reset-offsets", {
+  const { values } = parseFlags(args(), "deno task reset-offsets", {
     group: { type: "string", help: "the group whose offsets move" },
     topic: { type: "string", default: ORDER_TOPIC, help: "the topic" },
     "to-earliest": { type: "boolean", help: "to the first offset still in the log" },

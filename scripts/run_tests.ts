@@ -10,31 +10,27 @@
 import { brokerAddress, brokerPaths, startBroker, stopBroker } from "../lib/broker.ts";
 import { stripVTControlCharacters } from "node:util";
 import { runMain } from "../lib/cli.ts";
+import { args, env, execPath, spawnProcess } from "../lib/runtime.ts";
 
 await runMain(async () => {
-  const useOwnBroker = Deno.env.get("KAFKA_BROKERS") === undefined;
+  const useOwnBroker = env("KAFKA_BROKERS") === undefined;
   let startedHere = false;
   if (useOwnBroker) {
     const result = await startBroker({ onProgress: (line) => console.log(`[broker] ${line}`) });
     startedHere = result.started;
   }
-  const env: Record<string, string> = useOwnBroker
+  const testEnv: Record<string, string> = useOwnBroker
     ? { KAFKA_BROKERS: brokerAddress(brokerPaths()) }
     : {};
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["test", "-A", ...Deno.args],
-    env,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
   let transcript = "";
-  const out = Deno.stdout.writable.getWriter();
-  for await (const chunk of child.stdout) {
-    await out.write(chunk);
-    transcript += new TextDecoder().decode(chunk);
-  }
-  out.releaseLock();
-  const { code } = await child.status;
+  const tests = spawnProcess(execPath, ["test", "-A", ...args()], {
+    env: testEnv,
+    onLine: (line, stream) => {
+      (stream === "stdout" ? console.log : console.error)(line);
+      if (stream === "stdout") transcript += `${line}\n`;
+    },
+  });
+  const code = await tests.exited;
   if (startedHere) await stopBroker();
   // deno test's own summary: "ok | 12 passed (3 steps) | 0 failed (5s)"
   const plain = stripVTControlCharacters(transcript);

@@ -11,9 +11,10 @@ import { startBroker } from "../lib/broker.ts";
 import { intFlag, parseFlags, runMain } from "../lib/cli.ts";
 import { brokerAnswers, BROKERS_FLAG, resolveBrokers } from "../lib/config.ts";
 import { runSoak, soakTable } from "../lib/soak.ts";
+import { args } from "../lib/runtime.ts";
 
 await runMain(async () => {
-  const { values } = parseFlags(Deno.args, "deno task soak", {
+  const { values } = parseFlags(args(), "deno task soak", {
     orders: { type: "string", default: "10000", help: "orders to produce" },
     members: { type: "string", default: "3", help: "members of the group" },
     "produce-ms": { type: "string", default: "30000", help: "spread producing over this long" },

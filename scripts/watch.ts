@@ -9,9 +9,10 @@ import { brokerPaths } from "../lib/broker.ts";
 import { groupFlag, intFlag, parseFlags, runMain } from "../lib/cli.ts";
 import { BROKERS_FLAG, createKafka, requireBroker, resolveBrokers } from "../lib/config.ts";
 import { GroupWatch, runWatch } from "../lib/watch.ts";
+import { args, onSignal, stdoutIsTerminal } from "../lib/runtime.ts";
 
 await runMain(async () => {
-  const { values } = parseFlags(Deno.args, "deno task watch", {
+  const { values } = parseFlags(args(), "deno task watch", {
     group: { type: "string", default: "billing-group", help: "the group to watch" },
     topic: { type: "string", help: "the topic to draw (default: the group's)" },
     "interval-ms": { type: "string", default: "500", help: "time between snapshots" },
@@ -38,10 +39,10 @@ await runMain(async () => {
   });
   const stop = new AbortController();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => stop.abort());
+    onSignal(signal, () => stop.abort());
   }
   const timer = durationMs === undefined ? undefined : setTimeout(() => stop.abort(), durationMs);
-  const tty = Deno.stdout.isTerminal();
+  const tty = stdoutIsTerminal();
   let previous = "";
   try {
     await runWatch(

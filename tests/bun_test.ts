@@ -1,15 +1,16 @@
 /**
- * Bun: the same member script, unchanged, on Bun and on Deno in one group,
- * splitting every message exactly once. Bun comes from npm
- * (`@oven/bun-linux-x64`, installed by .ci/run into .tools/bun/); without it the
- * test is skipped, except in CI.
+ * Bun: the lab's scripts, unchanged, on Bun. A member on Bun and one on Deno
+ * in one group split every message exactly once; the whole demo (broker check,
+ * topic, members, producer, verdict) runs on Bun. Bun comes from npm
+ * (`@oven/bun-linux-x64`, installed by .ci/run into .tools/bun/); without it
+ * these tests are skipped, except in CI.
  */
 import { until } from "../lib/wait.ts";
 import { spawnMember } from "../lib/processes.ts";
 import { messagesIn } from "../lib/polyglot.ts";
 import { produceOrders } from "../lib/producer.ts";
-import { assertEquals, assertTrue } from "./assert.ts";
-import { freshTopic, testBrokers, uniqueName } from "./harness.ts";
+import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
+import { freshTopic, runScript, testBrokers, uniqueName } from "./harness.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -29,13 +30,13 @@ function findBun(): string | undefined {
 }
 
 const bun = findBun();
+const ignore = bun === undefined && !Deno.env.get("CI");
 
-Deno.test({
-  name: "a member on Deno and one on Bun split a group's messages exactly once",
-  ignore: bun === undefined && !Deno.env.get("CI"),
-  async fn() {
+let installed: Promise<void> | undefined;
+/** Bun resolves kafkajs through package.json: node_modules, from `bun install`, once. */
+function bunInstall(): Promise<void> {
+  installed ??= (async () => {
     assertTrue(bun, "Bun is installed (.ci/run installs @oven/bun-linux-x64 into .tools/bun/)");
-    // Bun resolves kafkajs through package.json: node_modules, from `bun install`.
     const install = await new Deno.Command(bun, {
       args: ["install", "--frozen-lockfile"],
       cwd: ROOT,
@@ -43,12 +44,22 @@ Deno.test({
       stderr: "piped",
     }).output();
     assertTrue(install.success, new TextDecoder().decode(install.stderr));
+  })();
+  return installed;
+}
+
+Deno.test({
+  name: "a member on Deno and one on Bun split a group's messages exactly once",
+  ignore,
+  async fn() {
+    await bunInstall();
     const brokers = await testBrokers();
     const topic = await freshTopic("bun");
     const groupId = uniqueName("billing-group");
-    const onBun = await spawnMember({ groupId, name: "Bun 1", brokers, topic, runner: [bun] });
+    const onBun = await spawnMember({ groupId, name: "Bun 1", brokers, topic, runner: [bun!] });
     const onDeno = await spawnMember({ groupId, name: "Deno 1", brokers, topic });
     try {
+      assertMatch(onBun.lines.join("\n"), /Bun 1 starting \(.* on Bun \d/);
       const owned = (lines: string[]) =>
         lines.filter((l) => / assigned: partition/.test(l)).length > 0;
       assertTrue(await until(() => owned(onDeno.lines), 20_000), "Deno member owns partitions");
@@ -69,9 +80,46 @@ Deno.test({
         [],
         "no partition read by both",
       );
+      assertEquals(
+        onBun.lines.filter((l) => /Warning/.test(l)),
+        [],
+        "Bun prints no runtime warnings",
+      );
     } finally {
       assertEquals(await onBun.stop(), 0, "Bun member left cleanly");
       await onDeno.stop();
     }
+  },
+});
+
+Deno.test({
+  name: "the demo runs end to end on Bun, with its member processes on Bun too",
+  ignore,
+  async fn() {
+    await bunInstall();
+    const brokers = await testBrokers();
+    const topic = await freshTopic("bun-demo");
+    const { code, stdout, stderr } = await runScript(
+      "demo.ts",
+      [
+        "--group",
+        uniqueName("billing-group"),
+        "--topic",
+        topic,
+        "--count",
+        "9",
+        "--interval-ms",
+        "50",
+      ],
+      { KAFKA_BROKERS: brokers.join(",") },
+      [bun!],
+    );
+    assertEquals(code, 0, `${stdout}\n${stderr}`);
+    for (const member of ["Consumer 1", "Consumer 2"]) {
+      assertMatch(stdout, new RegExp(`${member} starting \\(.* on Bun \\d`));
+    }
+    assertMatch(stdout, /Produced 9 orders to /);
+    assertMatch(stdout, /Verdict: OK: all 9 messages consumed, none duplicated/);
+    assertEquals(stderr, "", "nothing on stderr (no runtime warnings)");
   },
 });

@@ -61,16 +61,22 @@ export interface ScriptRun {
 
 /**
  * Runs one of the lab's scripts (`scripts/<script>`) as a learner would, and
- * collects its exit code, output and run time.
+ * collects its exit code, output and run time. `runner` is the command before
+ * the script's path: this Deno by default, `[bun]` for Bun.
  */
 export async function runScript(
   script: string,
   args: string[],
   env: Record<string, string> = {},
+  runner: string[] = [Deno.execPath(), "run", "-A"],
 ): Promise<ScriptRun> {
   const started = Date.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`../scripts/${script}`, import.meta.url).pathname, ...args],
+  const out = await new Deno.Command(runner[0], {
+    args: [
+      ...runner.slice(1),
+      new URL(`../scripts/${script}`, import.meta.url).pathname,
+      ...args,
+    ],
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",

@@ -1,0 +1,30 @@
+/**
+ * Portability: the library and the scripts use only Node's built-ins and web
+ * APIs, which Deno and Bun both provide; the runtime-specific bits live in one
+ * module, lib/runtime.ts. (tests/bun_test.ts runs the scripts on Bun.)
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { assertEquals } from "./assert.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** `Deno.<something>` in code, not in a comment or a string. */
+function denoApiUses(path: string): string[] {
+  return readFileSync(`${ROOT}${path}`, "utf8").split("\n").flatMap((line, i) => {
+    const code = line.replace(/\/\/.*$/, "").replace(/^\s*\*.*$/, "")
+      .replace(/(["'`])(?:\\.|(?!\1).)*\1/g, '""');
+    return /\bDeno\.\w/.test(code) ? [`${path}:${i + 1}: ${line.trim()}`] : [];
+  });
+}
+
+Deno.test("only lib/runtime.ts uses Deno's own APIs in lib/ and scripts/", () => {
+  const files = ["lib", "scripts"].flatMap((dir) =>
+    readdirSync(`${ROOT}${dir}`).filter((f) => f.endsWith(".ts")).map((f) => `${dir}/${f}`)
+  );
+  assertEquals(files.includes("lib/runtime.ts"), true, "lib/runtime.ts is scanned too");
+  assertEquals(
+    files.filter((f) => f !== "lib/runtime.ts").flatMap(denoApiUses),
+    [],
+    "Deno.* outside lib/runtime.ts: move it behind lib/runtime.ts (node: built-ins)",
+  );
+});
