@@ -12,7 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { env, exit } from "./runtime.ts";
+import { env, exit, invocation } from "./runtime.ts";
 
 /**
  * An expected failure with a message a learner can act on. Scripts print only
@@ -81,6 +81,7 @@ export function parseFlags(
   spec: Record<string, FlagSpec>,
   options: { positionals?: string } = {},
 ): ParsedFlags {
+  command = invocation(command);
   const fullSpec: Record<string, FlagSpec> = {
     ...spec,
     help: { type: "boolean", short: "h", help: "show this help" },

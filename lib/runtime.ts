@@ -166,6 +166,24 @@ export function scriptRunner(): string[] {
   return RUNTIME === "deno" ? [process.execPath, "run", "-A"] : [process.execPath];
 }
 
+/**
+ * How a person runs this script, for usage and error lines: the `deno task`
+ * it was given under Deno, `bun scripts/<file>.ts` under Bun.
+ *
+ * @example
+ * ```ts
+ * invocation("deno task producer"); // "bun scripts/producer.ts" under Bun
+ * ```
+ */
+export function invocation(denoTask: string): string {
+  if (RUNTIME === "deno") return denoTask;
+  const script = process.argv[1] ?? "";
+  const relative = script.startsWith(`${process.cwd()}/`)
+    ? script.slice(process.cwd().length + 1)
+    : script;
+  return `bun ${relative}`;
+}
+
 /** The path of this runtime's executable (`deno` or `bun`). */
 export const execPath: string = process.execPath;
 

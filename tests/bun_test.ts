@@ -123,3 +123,17 @@ Deno.test({
     assertEquals(stderr, "", "nothing on stderr (no runtime warnings)");
   },
 });
+
+Deno.test({
+  name: "on Bun, bad input is still one line and exit 2, naming the Bun command",
+  ignore,
+  async fn() {
+    await bunInstall();
+    const { code, stderr } = await runScript("producer.ts", ["--bogus"], {}, [bun!]);
+    assertEquals(code, 2);
+    assertMatch(
+      stderr,
+      /^error: Unknown option '--bogus' \(see: bun \S*scripts\/producer\.ts --help\)$/,
+    );
+  },
+});

@@ -28,3 +28,14 @@ Deno.test("only lib/runtime.ts uses Deno's own APIs in lib/ and scripts/", () =>
     "Deno.* outside lib/runtime.ts: move it behind lib/runtime.ts (node: built-ins)",
   );
 });
+
+Deno.test("package.json (Bun) pins the same npm packages and versions as deno.json's imports", () => {
+  const read = (file: string) => JSON.parse(readFileSync(`${ROOT}${file}`, "utf8"));
+  const fromDeno = Object.fromEntries(
+    Object.values(read("deno.json").imports as Record<string, string>).flatMap((spec) => {
+      const npm = /^npm:(@?[^@]+)@(.+)$/.exec(spec);
+      return npm ? [[npm[1], npm[2]]] : [];
+    }),
+  );
+  assertEquals(read("package.json").dependencies, fromDeno);
+});
