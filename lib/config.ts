@@ -7,30 +7,25 @@
  * @module
  */
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
-import process from "node:process";
 import { type FlagSpec, LabError, UsageError } from "./cli.ts";
 import { env as runtimeEnv, readTextFileSync } from "./runtime.ts";
-
-// kafkajs 2.2.4 schedules a timer with a negative delay when no throttling is
-// in force; Node-compatible runtimes warn about it on every client. The timer
-// is harmless (it fires at once), so drop just that warning.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const name = typeof warning === "string" ? rest[0] : warning.name;
-  if (name === "TimeoutNegativeWarning") return;
-  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
 
 /** The topic every lesson uses, as in the seed. */
 export const ORDER_TOPIC = "order-events";
 /** Partition count of {@linkcode ORDER_TOPIC}, as in the seed. */
 export const ORDER_PARTITIONS = 3;
-/** The bootstrap address used when neither `--brokers` nor `KAFKA_BROKERS` is set. */
-export const DEFAULT_BROKERS = "localhost:9092";
+/**
+ * The bootstrap address used when neither `--brokers` nor `KAFKA_BROKERS` is
+ * set: the lab's own broker, `localhost:9092`, or the port `KAFKA_PORT` moves
+ * it to (so `KAFKA_PORT=19092 deno task demo` starts and uses a broker there).
+ */
+export function defaultBrokers(): string {
+  return `localhost:${runtimeEnv("KAFKA_PORT") ?? 9092}`;
+}
 
 /**
  * Resolves the bootstrap servers: the `--brokers` flag, else the
- * `KAFKA_BROKERS` environment variable, else `localhost:9092`.
+ * `KAFKA_BROKERS` environment variable, else {@linkcode defaultBrokers}.
  * Accepts a comma-separated list of `host:port`.
  *
  * @example
@@ -39,7 +34,7 @@ export const DEFAULT_BROKERS = "localhost:9092";
  * ```
  */
 export function resolveBrokers(flag?: string): string[] {
-  const raw = flag ?? runtimeEnv("KAFKA_BROKERS") ?? DEFAULT_BROKERS;
+  const raw = flag ?? runtimeEnv("KAFKA_BROKERS") ?? defaultBrokers();
   const brokers = raw.split(",").map((b) => b.trim()).filter((b) => b !== "");
   for (const broker of brokers) {
     const match = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(broker);
@@ -117,7 +112,8 @@ export function securityFromEnv(
 /** The `--brokers` flag every command takes. */
 export const BROKERS_FLAG: FlagSpec = {
   type: "string",
-  help: "bootstrap servers host:port,... (default KAFKA_BROKERS or localhost:9092)",
+  help:
+    "bootstrap servers host:port,... (default KAFKA_BROKERS, else localhost:KAFKA_PORT or 9092)",
 };
 
 /** Options for {@linkcode createKafka}. */

@@ -19,15 +19,18 @@ import type { Readable } from "node:stream";
 /** `deno` or `bun`: which runtime runs this process. */
 export const RUNTIME: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
 
-if (RUNTIME === "bun") {
-  // kafkajs sometimes asks for a negative timeout (a deadline already past).
-  // Deno treats it as 0; Bun, like recent Node, also waits ~0 ms but prints a
-  // TimeoutNegativeWarning to stderr each time. Same wait, without the noise:
+/**
+ * kafkajs 2.2.4 asks for a negative timeout when no throttling is in force (a
+ * deadline already past). Deno and Bun then wait ~0 ms but, like recent Node,
+ * print a TimeoutNegativeWarning to stderr each time. Same wait, no noise.
+ */
+function passNegativeTimeoutsAsZero(): void {
   const setTimeoutAsGiven = globalThis.setTimeout;
   globalThis.setTimeout =
     ((handler: (...args: unknown[]) => void, ms?: number, ...rest: unknown[]) =>
       setTimeoutAsGiven(handler, Math.max(0, ms ?? 0), ...rest)) as typeof setTimeout;
 }
+passNegativeTimeoutsAsZero();
 
 /** The runtime and its version, for people: `Deno 2.9.6`, `Bun 1.4.5`. */
 export const RUNTIME_VERSION: string = RUNTIME === "deno"

@@ -1,5 +1,5 @@
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
-import { runScript } from "./harness.ts";
+import { freshTopic, runScript, testBrokers } from "./harness.ts";
 
 const run = runScript;
 
@@ -32,4 +32,21 @@ Deno.test("--help lists the flags and exits 0", async () => {
   const { code, stdout } = await run("producer.ts", ["--help"]);
   assertEquals(code, 0);
   assertMatch(stdout, /--count <value>\s+how many orders to produce \(default: 10\)/);
+});
+
+Deno.test("a command that talks to Kafka prints nothing on stderr (no runtime warnings)", async () => {
+  const brokers = await testBrokers();
+  const topic = await freshTopic("quiet");
+  const { code, stderr } = await run("producer.ts", [
+    "--count",
+    "2",
+    "--interval-ms",
+    "0",
+    "--topic",
+    topic,
+    "--brokers",
+    brokers.join(","),
+  ]);
+  assertEquals(code, 0);
+  assertEquals(stderr, "");
 });

@@ -29,17 +29,22 @@ Deno.test("intFlag and stringFlag validate values", () => {
   assertThrowsUsage(() => stringFlag("--group", ""));
 });
 
-Deno.test("resolveBrokers: flag, then KAFKA_BROKERS, then localhost:9092", () => {
+Deno.test("resolveBrokers: flag, then KAFKA_BROKERS, then the lab broker's port", () => {
   assertEquals(resolveBrokers("a:1,b:2"), ["a:1", "b:2"]);
-  const saved = Deno.env.get("KAFKA_BROKERS");
+  const saved = ["KAFKA_BROKERS", "KAFKA_PORT"].map((name) => [name, Deno.env.get(name)] as const);
   try {
     Deno.env.delete("KAFKA_BROKERS");
+    Deno.env.delete("KAFKA_PORT");
     assertEquals(resolveBrokers(), ["localhost:9092"]);
+    Deno.env.set("KAFKA_PORT", "19092");
+    assertEquals(resolveBrokers(), ["localhost:19092"], "KAFKA_PORT moves clients with the broker");
     Deno.env.set("KAFKA_BROKERS", "kafka.example:9093");
     assertEquals(resolveBrokers(), ["kafka.example:9093"]);
   } finally {
-    if (saved === undefined) Deno.env.delete("KAFKA_BROKERS");
-    else Deno.env.set("KAFKA_BROKERS", saved);
+    for (const [name, value] of saved) {
+      if (value === undefined) Deno.env.delete(name);
+      else Deno.env.set(name, value);
+    }
   }
   assertThrowsUsage(() => resolveBrokers("localhost"));
 });
