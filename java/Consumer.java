@@ -1,0 +1,254 @@
+/*
+ * The seed's consumer1.py / consumer2.py in Java (Kafka's own kafka-clients): the twin of
+ * python/consumer.py, for groups shared by Java, Python and TypeScript members.
+ *
+ * The loop is the seed's: a consumer with bootstrap.servers, group.id and
+ * auto.offset.reset=earliest, subscribe to order-events, poll(1 s), print each message.
+ * Added, as in python/consumer.py:
+ *
+ * - --group, --name, --topic, --brokers (default KAFKA_BROKERS or localhost:9092);
+ * - --assignor range|roundrobin: partition.assignment.strategy, Kafka's RangeAssignor or
+ *   RoundRobinAssignor (protocol names "range" and "roundrobin", as the lab's
+ *   --assignor range|roundrobin and librdkafka's);
+ * - group.protocol=classic: Kafka 4's new consumer protocol (KIP-848) lets the broker
+ *   assign partitions itself and cannot share a group with kafkajs members;
+ * - the lab's member timing (1 s heartbeat, 10 s session timeout), client.id java-<name>;
+ * - "<name> assigned: partitions 0, 2" after every rebalance (ConsumerRebalanceListener);
+ * - a bounded run: --max-messages N, --run-seconds S; Ctrl+C or SIGTERM leaves the group
+ *   cleanly (wakeup(), then close(): commits and sends LeaveGroup) and exits 0;
+ * - a broker refusal (INCONSISTENT_GROUP_PROTOCOL...) or no broker at all is one
+ *   "error:" line on stderr and exit code 1, no stack trace.
+ *
+ * No build step: Java 17+ compiles this single file in memory when it starts (about 2 s).
+ * From the project root, once Kafka's jars are fetched (deno task broker fetch):
+ *
+ *   java -cp 'kafka/libs/*' java/Consumer.java --group billing-group --name "Java 1" --assignor range
+ *
+ * The client's INFO log is kept quiet by java/log4j2.properties (errors only, on stderr), which
+ * this file uses unless -Dlog4j2.configurationFile names another, e.g.
+ * -Dlog4j2.configurationFile=kafka/tools-log4j2.properties to see the client's warnings too.
+ */
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.RangeAssignor;
+import org.apache.kafka.clients.consumer.RoundRobinAssignor;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.GroupAuthorizationException;
+import org.apache.kafka.common.errors.InconsistentGroupProtocolException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+public class Consumer {
+  static final String USAGE =
+      "usage: java -cp 'kafka/libs/*' java/Consumer.java [--group G] [--name N] [--topic T]\n"
+          + "         [--brokers host:port,...] [--assignor range|roundrobin]\n"
+          + "         [--max-messages N] [--run-seconds S]";
+
+  static final String INCONSISTENT =
+      "the broker answered INCONSISTENT_GROUP_PROTOCOL: the group's members use another "
+          + "assignor; give every member the same one (--assignor range or roundrobin; kafkajs "
+          + "members: --assignor range|roundrobin, not the default kafkajs)";
+
+  /** Set by the shutdown hook (SIGTERM, Ctrl+C): the loop ends and the member leaves. */
+  static volatile boolean stopping = false;
+  /** Set once the loop has ended on its own: the shutdown hook then has nothing to do. */
+  static volatile boolean finished = false;
+
+  public static void main(String[] argv) {
+    quietLogging();
+    Map<String, String> args = new HashMap<>(Map.of(
+        "group", "billing-group",
+        "name", "Consumer 1",
+        "topic", "order-events",
+        "brokers", System.getenv().getOrDefault("KAFKA_BROKERS", "localhost:9092"),
+        "assignor", "range",
+        "max-messages", "0",
+        "run-seconds", "0"));
+    int maxMessages;
+    double runSeconds;
+    try {
+      parse(argv, args);
+      maxMessages = Integer.parseInt(args.get("max-messages"));
+      runSeconds = Double.parseDouble(args.get("run-seconds"));
+    } catch (NumberFormatException e) {
+      System.err.println(USAGE + "\nerror: --max-messages and --run-seconds take numbers");
+      System.exit(2);
+      return;
+    } catch (IllegalArgumentException e) {
+      System.err.println(USAGE + "\nerror: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    String name = args.get("name");
+    String group = args.get("group");
+    String topic = args.get("topic");
+    String assignor = args.get("assignor");
+    String clientId = "java-" + String.join("-", name.trim().toLowerCase().split("\\s+"));
+
+    Properties config = new Properties();
+    config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, args.get("brokers"));
+    config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    config.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
+    config.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+        assignor.equals("range") ? RangeAssignor.class.getName()
+            : RoundRobinAssignor.class.getName());
+    config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+    config.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+    config.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_000);
+    config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+
+    KafkaConsumer<String, String> c1 = new KafkaConsumer<>(config);
+    Thread main = Thread.currentThread();
+    int[] exitCode = {0};
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (finished) return;
+      stopping = true;
+      c1.wakeup();
+      try {
+        main.join(15_000); // the loop ends, close() commits and leaves the group
+      } catch (InterruptedException ignored) {
+        // exit anyway
+      }
+      System.out.flush();
+      Runtime.getRuntime().halt(exitCode[0]); // the JVM would say 143; the leave was clean
+    }, "leave-group"));
+
+    exitCode[0] = run(c1, name, group, topic, args.get("brokers"), assignor, maxMessages,
+        runSeconds);
+    finished = true;
+    if (!stopping) System.exit(exitCode[0]);
+  }
+
+  /**
+   * Kafka's client logs at INFO (dozens of lines per rebalance) unless told otherwise: use
+   * java/log4j2.properties, next to this file, unless -Dlog4j2.configurationFile names another.
+   * Runs before any Kafka class, so before log4j starts.
+   */
+  static void quietLogging() {
+    String source = System.getProperty("jdk.launcher.sourcefile"); // set by `java Consumer.java`
+    if (System.getProperty("log4j2.configurationFile") != null || source == null) return;
+    Path config = Path.of(source).toAbsolutePath().resolveSibling("log4j2.properties");
+    if (Files.exists(config)) System.setProperty("log4j2.configurationFile", config.toString());
+  }
+
+  /** The seed's loop; returns the exit code. Always closes the consumer. */
+  static int run(KafkaConsumer<String, String> c1, String name, String group, String topic,
+      String brokers, String assignor, int maxMessages, double runSeconds) {
+    try {
+      try {
+        // Metadata first: a broker that does not answer is one line, not endless retries.
+        if (c1.partitionsFor(topic, Duration.ofSeconds(10)).isEmpty()) {
+          System.out.println(name + ": topic " + topic + " does not exist yet; waiting for it");
+        }
+      } catch (TimeoutException e) {
+        return fail(name, group, "cannot reach Kafka at " + brokers + " (no answer in 10 s)");
+      }
+      c1.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {}
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+          List<Integer> owned = new ArrayList<>();
+          for (TopicPartition p : partitions) {
+            if (p.topic().equals(topic)) owned.add(p.partition());
+          }
+          owned.sort(null);
+          String text = owned.isEmpty() ? "none (idle)"
+              : (owned.size() > 1 ? "partitions " : "partition ")
+                  + String.join(", ", owned.stream().map(String::valueOf).toList());
+          System.out.println(name + " assigned: " + text);
+        }
+      });
+      System.out.println(name + " started (group " + group + ", assignor " + assignor + ")");
+
+      long deadline = runSeconds > 0 ? System.nanoTime() + (long) (runSeconds * 1e9) : 0;
+      int got = 0;
+      while (!stopping) {
+        long left = deadline == 0 ? 1000 : (deadline - System.nanoTime()) / 1_000_000;
+        if (left <= 0) break;
+        ConsumerRecords<String, String> records = c1.poll(Duration.ofMillis(Math.min(left, 1000)));
+        Map<TopicPartition, Long> unprocessed = new HashMap<>();
+        for (ConsumerRecord<String, String> msg : records) {
+          if (maxMessages > 0 && got >= maxMessages) {
+            // Not processed: go back to it, so close() commits only what was printed.
+            unprocessed.putIfAbsent(new TopicPartition(msg.topic(), msg.partition()), msg.offset());
+            continue;
+          }
+          System.out.println(name + " got message: " + msg.value() + " from partition "
+              + msg.partition());
+          got++;
+        }
+        unprocessed.forEach(c1::seek);
+        if (maxMessages > 0 && got >= maxMessages) break;
+      }
+      return 0;
+    } catch (WakeupException e) {
+      return 0; // SIGTERM or Ctrl+C: leave cleanly
+    } catch (InconsistentGroupProtocolException e) {
+      return fail(name, group, INCONSISTENT);
+    } catch (GroupAuthorizationException | TopicAuthorizationException e) {
+      return fail(name, group, "not authorized (" + e.getMessage() + ")");
+    } catch (KafkaException e) {
+      return fail(name, group, e.getClass().getSimpleName() + ": " + e.getMessage());
+    } finally {
+      try {
+        c1.close(CloseOptions.timeout(Duration.ofSeconds(10))); // commits, then LeaveGroup
+      } catch (KafkaException ignored) {
+        // it could not leave cleanly; the session timeout will evict it
+      }
+    }
+  }
+
+  static int fail(String name, String group, String why) {
+    System.err.println("error: " + name + " cannot consume from " + group + ": " + why);
+    return 1;
+  }
+
+  /** --flag value and --flag=value, for the flags in args; --help prints the usage. */
+  static void parse(String[] argv, Map<String, String> args) {
+    for (int i = 0; i < argv.length; i++) {
+      String arg = argv[i];
+      if (arg.equals("-h") || arg.equals("--help")) {
+        System.out.println(USAGE);
+        System.exit(0);
+      }
+      if (!arg.startsWith("--")) throw new IllegalArgumentException("unexpected argument " + arg);
+      String flag = arg.substring(2);
+      String value = null;
+      int eq = flag.indexOf('=');
+      if (eq >= 0) {
+        value = flag.substring(eq + 1);
+        flag = flag.substring(0, eq);
+      }
+      if (!args.containsKey(flag)) throw new IllegalArgumentException("unknown flag --" + flag);
+      if (value == null) {
+        if (i + 1 >= argv.length) throw new IllegalArgumentException("--" + flag + " needs a value");
+        value = argv[++i];
+      }
+      args.put(flag, value);
+    }
+    if (!List.of("range", "roundrobin").contains(args.get("assignor"))) {
+      throw new IllegalArgumentException("--assignor must be range or roundrobin");
+    }
+  }
+}
