@@ -1,12 +1,20 @@
 /**
- * Polyglot groups: the seed's Python consumer (confluent-kafka) and a
- * TypeScript member in one group, with Kafka's standard assignors, each side
- * as the group's leader; and mismatched assignors refused with one explained
- * line, not a hang.
+ * Polyglot groups: the seed's consumer in Python (confluent-kafka) and in Java
+ * (kafka-clients), each with a TypeScript member in one group, with Kafka's
+ * standard assignors, each side as the group's leader; mismatched assignors
+ * refused with one explained line, not a hang; and all three languages in one
+ * group.
  */
 import { until } from "../lib/wait.ts";
 import { ensureJupyter } from "../lib/jupyter.ts";
-import { lastAssignment, messagesIn, spawnPythonMember } from "../lib/polyglot.ts";
+import {
+  lastAssignment,
+  messagesIn,
+  type PolyglotMember,
+  type PolyglotMemberOptions,
+  spawnJavaMember,
+  spawnPythonMember,
+} from "../lib/polyglot.ts";
 import { type MemberProcess, spawnMember } from "../lib/processes.ts";
 import { produceOrders } from "../lib/producer.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
@@ -17,140 +25,246 @@ const CONSUMER = new URL("../scripts/consumer.ts", import.meta.url).pathname;
 // confluent-kafka is in jupyter/requirements.txt; this installs it when a run has not yet.
 await ensureJupyter("requirements.txt");
 
+/** The seed's consumer in each language: how to start it, and the name it gets here. */
+const LANGUAGES = {
+  python: {
+    name: "Py", // client id python-py
+    spawn: (options: PolyglotMemberOptions) => Promise.resolve(spawnPythonMember(options)),
+  },
+  java: {
+    name: "Java", // client id java-java
+    spawn: spawnJavaMember,
+  },
+} as const;
+type Language = keyof typeof LANGUAGES;
+
+// Every leader sorts members by member id, which starts with the client id:
+// "python-py-…" and "java-java-…" both sort before "ts-…" (TypeScript's), so the
+// other language's member comes first whichever it is.
 const EXPECTED = {
-  // Both leaders sort members by member id, which starts with the client id:
-  // "python-py-…" (Python's) before "ts-…" (TypeScript's).
-  range: { ts: [2], py: [0, 1] },
-  roundrobin: { ts: [1], py: [0, 2] },
+  range: { ts: [2], other: [0, 1] },
+  roundrobin: { ts: [1], other: [0, 2] },
 } as const;
 
-for (const assignor of ["range", "roundrobin"] as const) {
-  for (const leader of ["python", "typescript"] as const) {
-    Deno.test(`python + typescript share a group with ${assignor}, ${leader} leading`, async () => {
+/** Resolves with the exit code, or -1 if the process is still running after `ms`. */
+function exitWithin(exited: Promise<number>, ms: number): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<number>((r) => timer = setTimeout(() => r(-1), ms));
+  return Promise.race([exited, timeout]).finally(() => clearTimeout(timer));
+}
+
+for (const language of ["python", "java"] as const) {
+  for (const assignor of ["range", "roundrobin"] as const) {
+    for (const leader of [language, "typescript"] as const) {
+      Deno.test(
+        `${language} + typescript share a group with ${assignor}, ${leader} leading`,
+        async () => {
+          const brokers = await testBrokers();
+          const topic = await freshTopic("polyglot");
+          const groupId = uniqueName("billing-group");
+          let ts: MemberProcess | undefined;
+          let other: PolyglotMember | undefined;
+          const startOther = async () => {
+            other = await LANGUAGES[language].spawn({
+              groupId,
+              name: LANGUAGES[language].name,
+              brokers,
+              topic,
+              assignor,
+            });
+            assertTrue(
+              await until(() => lastAssignment(other!.lines) !== undefined, 30_000),
+              `${language} joined: ${other.lines.join(" | ")}`,
+            );
+          };
+          const startTs = async () => {
+            ts = await spawnMember({
+              groupId,
+              name: "TS",
+              brokers,
+              topic,
+              extraArgs: ["--assignor", assignor],
+            });
+          };
+          try {
+            if (leader === language) {
+              await startOther();
+              await startTs();
+            } else {
+              await startTs();
+              await startOther();
+            }
+            const split = () => ({
+              ts: lastAssignment(ts!.lines),
+              other: lastAssignment(other!.lines),
+            });
+            assertTrue(
+              await until(() => {
+                const s = split();
+                return (s.ts?.length ?? 0) > 0 && (s.other?.length ?? 0) > 0 &&
+                  s.ts!.length + s.other!.length === 3;
+              }, 20_000),
+              `both own partitions: ${JSON.stringify(split())}`,
+            );
+            assertEquals(split(), EXPECTED[assignor], `Kafka's ${assignor} split`);
+            const assigned = (await ts!.events()).filter((e) => e.type === "assigned").at(-1);
+            assertEquals(
+              assigned?.type === "assigned" && assigned.isLeader,
+              leader === "typescript",
+              "the member that joined first leads",
+            );
+
+            const sent = await produceOrders({ brokers, topic, count: 12, intervalMs: 0 });
+            const consumed = () => [...messagesIn(ts!.lines), ...messagesIn(other!.lines)];
+            assertTrue(await until(() => consumed().length >= 12, 20_000), "all consumed");
+            await new Promise((r) => setTimeout(r, 500)); // room for a stray duplicate
+            assertEquals(
+              consumed().map((m) => m.orderId).sort(),
+              sent.map((s) => s.order.order_id).sort(),
+              "every message exactly once",
+            );
+            const byTs = new Set(messagesIn(ts!.lines).map((m) => m.partition));
+            const byOther = new Set(messagesIn(other!.lines).map((m) => m.partition));
+            assertEquals([...byTs].filter((p) => byOther.has(p)), [], "no partition read by both");
+          } finally {
+            await Promise.all([ts?.stop(), other?.stop()]);
+          }
+        },
+      );
+    }
+  }
+
+  Deno.test(
+    `mismatched assignors: a TypeScript member joining a ${language} group says why in one line and exits 1`,
+    async () => {
       const brokers = await testBrokers();
       const topic = await freshTopic("polyglot");
       const groupId = uniqueName("billing-group");
-      let ts: MemberProcess | undefined;
-      const py = {
-        started: false,
-        member: undefined as ReturnType<typeof spawnPythonMember> | undefined,
-      };
-      const startPython = async () => {
-        py.member = spawnPythonMember({ groupId, name: "Py", brokers, topic, assignor });
-        py.started = true;
-        assertTrue(
-          await until(() => lastAssignment(py.member!.lines) !== undefined, 20_000),
-          `Python joined: ${py.member.lines.join(" | ")}`,
-        );
-      };
-      const startTs = async () => {
-        ts = await spawnMember({
-          groupId,
-          name: "TS",
-          brokers,
-          topic,
-          extraArgs: ["--assignor", assignor],
-        });
-      };
+      const other = await LANGUAGES[language].spawn({
+        groupId,
+        name: LANGUAGES[language].name,
+        brokers,
+        topic,
+        assignor: "range",
+      });
       try {
-        if (leader === "python") {
-          await startPython();
-          await startTs();
-        } else {
-          await startTs();
-          await startPython();
-        }
-        const split = () => ({
-          ts: lastAssignment(ts!.lines),
-          py: lastAssignment(py.member!.lines),
-        });
         assertTrue(
-          await until(() => {
-            const s = split();
-            return (s.ts?.length ?? 0) > 0 && (s.py?.length ?? 0) > 0 &&
-              s.ts!.length + s.py!.length === 3;
-          }, 20_000),
-          `both own partitions: ${JSON.stringify(split())}`,
+          await until(() => lastAssignment(other.lines) !== undefined, 30_000),
+          `${language} joined: ${other.lines.join(" | ")}`,
         );
-        assertEquals(split(), EXPECTED[assignor], `Kafka's ${assignor} split`);
-        const assigned = (await ts!.events()).filter((e) => e.type === "assigned").at(-1);
-        assertEquals(
-          assigned?.type === "assigned" && assigned.isLeader,
-          leader === "typescript",
-          "the member that joined first leads",
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            CONSUMER,
+            "--group",
+            groupId,
+            "--name",
+            "TS",
+            "--topic",
+            topic,
+            "--brokers",
+            brokers.join(","),
+          ], // default assignor: kafkajs's RoundRobinAssigner
+          stdin: "null",
+          env: { NO_COLOR: "1" },
+          signal: AbortSignal.timeout(30_000),
+        }).output();
+        const stderr = new TextDecoder().decode(out.stderr).trim();
+        assertEquals(out.code, 1, stderr);
+        assertEquals(stderr.split("\n").length, 1, "one line");
+        assertMatch(
+          stderr,
+          /^error: TS cannot join .*INCONSISTENT_GROUP_PROTOCOL.*'range'.*--assignor range$/,
         );
-
-        const sent = await produceOrders({ brokers, topic, count: 12, intervalMs: 0 });
-        const consumed = () => [...messagesIn(ts!.lines), ...messagesIn(py.member!.lines)];
-        assertTrue(await until(() => consumed().length >= 12, 20_000), "all consumed");
-        await new Promise((r) => setTimeout(r, 500)); // room for a stray duplicate
-        assertEquals(
-          consumed().map((m) => m.orderId).sort(),
-          sent.map((s) => s.order.order_id).sort(),
-          "every message exactly once",
-        );
-        const byTs = new Set(messagesIn(ts!.lines).map((m) => m.partition));
-        const byPy = new Set(messagesIn(py.member!.lines).map((m) => m.partition));
-        assertEquals([...byTs].filter((p) => byPy.has(p)), [], "no partition read by both");
       } finally {
-        await Promise.all([ts?.stop(), py.member?.stop()]);
+        await other.stop();
       }
-    });
-  }
+    },
+  );
+
+  Deno.test(`mismatched assignors: the ${language} member says why and exits 1`, async () => {
+    const brokers = await testBrokers();
+    const topic = await freshTopic("polyglot");
+    const groupId = uniqueName("billing-group");
+    const ts = await spawnMember({ groupId, name: "TS", brokers, topic });
+    try {
+      const name = LANGUAGES[language].name;
+      const other = await LANGUAGES[language].spawn({
+        groupId,
+        name,
+        brokers,
+        topic,
+        assignor: "roundrobin",
+      });
+      const code = await exitWithin(other.exited, 30_000);
+      if (code === -1) await other.stop();
+      assertEquals(code, 1, other.lines.join(" | "));
+      // Besides its start line, one line: the explanation (no log lines, no stack trace).
+      const said = other.lines.filter((l) => !l.startsWith(`${name} started `));
+      assertEquals(said.length, 1, other.lines.join(" | "));
+      assertMatch(
+        said[0],
+        new RegExp(`^error: ${name} cannot consume .*INCONSISTENT_GROUP_PROTOCOL`),
+      );
+      assertMatch(said[0], /--assignor range\|roundrobin, not the default kafkajs/);
+    } finally {
+      await ts.stop();
+    }
+  });
 }
 
-Deno.test("mismatched assignors: the TypeScript member says why in one line and exits 1", async () => {
+Deno.test("python, java and typescript share one group with roundrobin: one partition each", async () => {
   const brokers = await testBrokers();
   const topic = await freshTopic("polyglot");
   const groupId = uniqueName("billing-group");
-  const py = spawnPythonMember({ groupId, name: "Py", brokers, topic, assignor: "range" });
+  const options = { groupId, brokers, topic, assignor: "roundrobin" as const };
+  let ts: MemberProcess | undefined;
+  const others: Partial<Record<Language, PolyglotMember>> = {};
   try {
-    assertTrue(await until(() => lastAssignment(py.lines) !== undefined, 20_000), "Python joined");
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        CONSUMER,
-        "--group",
-        groupId,
-        "--name",
-        "TS",
-        "--topic",
-        topic,
-        "--brokers",
-        brokers.join(","),
-      ], // default assignor: kafkajs's RoundRobinAssigner
-      stdin: "null",
-      env: { NO_COLOR: "1" },
-      signal: AbortSignal.timeout(30_000),
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr).trim();
-    assertEquals(out.code, 1, stderr);
-    assertEquals(stderr.split("\n").length, 1, "one line");
-    assertMatch(
-      stderr,
-      /^error: TS cannot join .*INCONSISTENT_GROUP_PROTOCOL.*'range'.*--assignor range$/,
+    // All three start at once (spawning resolves as soon as the process runs, the TS
+    // member's once it is assigned); whoever joins first leads, the split is the same.
+    others.python = await LANGUAGES.python.spawn({ ...options, name: LANGUAGES.python.name });
+    others.java = await LANGUAGES.java.spawn({ ...options, name: LANGUAGES.java.name });
+    ts = await spawnMember({ ...options, name: "TS", extraArgs: ["--assignor", "roundrobin"] });
+    const split = () => ({
+      java: lastAssignment(others.java!.lines),
+      python: lastAssignment(others.python!.lines),
+      ts: lastAssignment(ts!.lines),
+    });
+    assertTrue(
+      await until(() => {
+        const owned = Object.values(split());
+        return owned.every((p) => p?.length === 1) &&
+          new Set(owned.flatMap((p) => p!)).size === 3;
+      }, 30_000),
+      `each owns one partition: ${JSON.stringify(split())}`,
     );
-  } finally {
-    await py.stop();
-  }
-});
+    // Members sorted by id: "java-java-…", "python-py-…", "ts-…"; roundrobin deals 0, 1, 2.
+    assertEquals(split(), { java: [0], python: [1], ts: [2] }, "Kafka's roundrobin split");
 
-Deno.test("mismatched assignors: the Python member says why and exits 1", async () => {
-  const brokers = await testBrokers();
-  const topic = await freshTopic("polyglot");
-  const groupId = uniqueName("billing-group");
-  const ts = await spawnMember({ groupId, name: "TS", brokers, topic });
-  try {
-    const py = spawnPythonMember({ groupId, name: "Py", brokers, topic, assignor: "roundrobin" });
-    const code = await Promise.race([
-      py.exited,
-      new Promise<number>((r) => setTimeout(() => r(-1), 30_000)),
-    ]);
-    if (code === -1) await py.stop();
-    assertEquals(code, 1, py.lines.join(" | "));
-    assertMatch(py.lines.at(-1) ?? "", /^error: Py cannot consume .*INCONSISTENT_GROUP_PROTOCOL/);
+    const sent = await produceOrders({ brokers, topic, count: 15, intervalMs: 0 });
+    const byMember = () => ({
+      java: messagesIn(others.java!.lines),
+      python: messagesIn(others.python!.lines),
+      ts: messagesIn(ts!.lines),
+    });
+    const consumed = () => Object.values(byMember()).flat();
+    assertTrue(await until(() => consumed().length >= 15, 20_000), "all consumed");
+    await new Promise((r) => setTimeout(r, 500)); // room for a stray duplicate
+    assertEquals(
+      consumed().map((m) => m.orderId).sort(),
+      sent.map((s) => s.order.order_id).sort(),
+      "every message exactly once",
+    );
+    for (const [member, messages] of Object.entries(byMember())) {
+      const owned = split()[member as keyof ReturnType<typeof split>]!;
+      assertTrue(
+        messages.every((m) => m.partition === owned[0]),
+        `${member} read only partition ${owned[0]}`,
+      );
+    }
   } finally {
-    await ts.stop();
+    await Promise.all([ts?.stop(), others.python?.stop(), others.java?.stop()]);
   }
 });
