@@ -116,7 +116,15 @@ public class Consumer {
     config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
     config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
 
-    KafkaConsumer<String, String> c1 = new KafkaConsumer<>(config);
+    KafkaConsumer<String, String> c1;
+    try {
+      c1 = new KafkaConsumer<>(config);
+    } catch (KafkaException e) { // e.g. no resolvable address in --brokers
+      Throwable cause = e;
+      while (cause.getCause() != null) cause = cause.getCause();
+      System.exit(fail(name, group, cause.getMessage()));
+      return;
+    }
     Thread main = Thread.currentThread();
     int[] exitCode = {0};
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
