@@ -38,12 +38,34 @@ import { messagesOf } from "./records.ts";
 import { AssignmentDiagram, flushOutput, Report, show, Table } from "./render.ts";
 import { runDemo } from "./demo.ts";
 import { until } from "./wait.ts";
-import { lastAssignment, messagesIn, spawnPythonMember } from "./polyglot.ts";
+import {
+  lastAssignment,
+  messagesIn,
+  type PolyglotMember,
+  type PolyglotMemberOptions,
+  spawnJavaMember,
+  spawnPythonMember,
+} from "./polyglot.ts";
 import { type OffsetRange, summarizeRun, summaryTable, verdict } from "./summary.ts";
 import { ensureTopic } from "./topic.ts";
 import { offsetsTable, snapshotDiagram } from "./describe.ts";
 import { applyReset, planReset } from "./reset.ts";
 import { env } from "./runtime.ts";
+
+/** The seed's consumer in the other languages the lessons run: its name there, its client. */
+const TWINS = {
+  python: {
+    name: "Python consumer",
+    client: "confluent-kafka (librdkafka)",
+    spawn: (options: PolyglotMemberOptions): Promise<PolyglotMember> =>
+      Promise.resolve(spawnPythonMember(options)),
+  },
+  java: {
+    name: "Java consumer",
+    client: "kafka-clients (Java)",
+    spawn: spawnJavaMember,
+  },
+} as const;
 
 /** Options of {@linkcode Lab.runGroup}. */
 export interface RunGroupOptions {
@@ -431,68 +453,119 @@ export class Lab {
     assignor: "range" | "roundrobin" | "kafkajs",
     orders = 9,
   ): Promise<void> {
-    // Start the group at the end of the topic: only this experiment's orders count.
-    await this.#withAdmin(async (admin) => {
-      const plan = await planReset(admin, groupId, this.topic, { to: "latest" });
-      await applyReset(admin, groupId, this.topic, plan);
-    });
+    if (assignor !== "kafkajs") {
+      await this.#polyglotGroup(groupId, assignor, ["python"], orders, `assignor '${assignor}'`);
+      return;
+    }
+    await this.#startAtEnd(groupId);
     const python = spawnPythonMember({
       groupId,
-      name: "Python consumer",
+      name: TWINS.python.name,
       brokers: this.brokers,
       topic: this.topic,
-      assignor: assignor === "kafkajs" ? "range" : assignor,
+      assignor: "range",
     });
-    let typescript: MemberProcess | undefined;
     try {
       await until(() => lastAssignment(python.lines) !== undefined, 30_000);
-      if (assignor === "kafkajs") {
-        const refused = await this.#refusedMember(groupId);
-        await show(
-          `Python joined with 'range'; the lab member offered 'RoundRobinAssigner':`,
-          refused,
-        );
-        return;
+      const refused = await this.#refusedMember(groupId);
+      await show(
+        `Python joined with 'range'; the lab member offered 'RoundRobinAssigner':`,
+        refused,
+      );
+    } finally {
+      await python.stop();
+    }
+  }
+
+  /**
+   * Three languages, one group: the seed's consumer in Python (confluent-kafka)
+   * and in Java (Kafka's own kafka-clients, `java/Consumer.java`) and a lab
+   * member, all with `assignor` (default `roundrobin`): with 3 partitions each
+   * owns one, and every order is consumed once.
+   */
+  async threeLanguages(
+    groupId: string,
+    assignor: "range" | "roundrobin" = "roundrobin",
+    orders = 9,
+  ): Promise<void> {
+    await this.#polyglotGroup(
+      groupId,
+      assignor,
+      ["python", "java"],
+      orders,
+      `Python, Java and TypeScript with '${assignor}'`,
+    );
+  }
+
+  /**
+   * Starts the seed's consumer in each of `languages` and, once the first has
+   * joined (it leads), a lab member, all with `assignor`; waits until
+   * the group has settled, produces `orders`, waits for them (20 s at most),
+   * stops everyone, and shows who owned and consumed what.
+   */
+  async #polyglotGroup(
+    groupId: string,
+    assignor: "range" | "roundrobin",
+    languages: (keyof typeof TWINS)[],
+    orders: number,
+    title: string,
+  ): Promise<void> {
+    await this.#startAtEnd(groupId);
+    const members: { name: string; client: string; lines: string[] }[] = [];
+    const stops: (() => Promise<number>)[] = [];
+    try {
+      for (const language of languages) {
+        const twin = TWINS[language];
+        const member = await twin.spawn({
+          groupId,
+          name: twin.name,
+          brokers: this.brokers,
+          topic: this.topic,
+          assignor,
+        });
+        stops.push(member.stop);
+        members.push({ name: twin.name, client: twin.client, lines: member.lines });
       }
-      typescript = await spawnMember({
+      // The others start meanwhile (Java takes ~1.5 s); which of them leads changes nothing.
+      await until(() => lastAssignment(members[0].lines) !== undefined, 30_000);
+      const typescript = await spawnMember({
         groupId,
         name: "TypeScript member",
         brokers: this.brokers,
         topic: this.topic,
         extraArgs: ["--assignor", assignor],
       });
-      await this.#withAdmin((admin) => this.#settle(admin, groupId, 2));
+      stops.push(typescript.stop);
+      members.push({
+        name: "TypeScript member",
+        client: "kafkajs + lab assignor",
+        lines: typescript.lines,
+      });
+      await this.#withAdmin((admin) => this.#settle(admin, groupId, members.length));
       const ranges = await this.#produceRanges(orders);
       const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
-      const tsMessages = async () => messagesOf(await typescript!.events()).length;
-      const pyMessages = () => messagesIn(python.lines).length;
-      const deadline = Date.now() + 20_000;
-      while ((await tsMessages()) + pyMessages() < expected && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const consumed = () => members.reduce((n, m) => n + messagesIn(m.lines).length, 0);
+      await until(() => consumed() >= expected, 20_000);
+      const owned = members.map((m) => ({ ...m, partitions: lastAssignment(m.lines) ?? [] }));
       await show(
         new Table(
           ["MEMBER", "CLIENT", "PARTITIONS", "MESSAGES"],
-          [
-            [
-              "Python consumer",
-              "confluent-kafka (librdkafka)",
-              (lastAssignment(python.lines) ?? []).join(", "),
-              pyMessages(),
-            ],
-            [
-              "TypeScript member",
-              "kafkajs + lab assignor",
-              (lastAssignment(typescript.lines) ?? []).join(", "),
-              await tsMessages(),
-            ],
-          ],
-          `Group ${groupId}, assignor '${assignor}': ${expected} new orders`,
+          owned.map((m) => [m.name, m.client, m.partitions.join(", "), messagesIn(m.lines).length]),
+          `Group ${groupId}, ${title}: ${expected} new orders`,
         ),
+        this.#diagram(groupId, owned),
       );
     } finally {
-      await Promise.all([python.stop(), typescript?.stop()]);
+      await Promise.all(stops.map((stop) => stop()));
     }
+  }
+
+  /** Starts the group at the end of the topic: only this experiment's orders count. */
+  async #startAtEnd(groupId: string): Promise<void> {
+    await this.#withAdmin(async (admin) => {
+      const plan = await planReset(admin, groupId, this.topic, { to: "latest" });
+      await applyReset(admin, groupId, this.topic, plan);
+    });
   }
 
   /** Starts a default (kafkajs-assignor) member that the broker refuses; returns its error line. */

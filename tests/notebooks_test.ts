@@ -218,6 +218,18 @@ const lessonChecks: Record<string, (nb: ExecutedNotebook) => void> = {
       assertEquals(rows.reduce((n, r) => n + Number(r.split(/\s+/).at(-1)), 0), 9, table);
     }
     assertMatch(outputWith(nb, "INCONSISTENT_GROUP_PROTOCOL"), /RoundRobinAssigner/);
+    const three = outputWith(nb, "Python, Java and TypeScript with 'roundrobin': 9 new orders");
+    const memberRow = /^(Java consumer|Python consumer|TypeScript member) /;
+    const rows = three.split("\n").filter((l) => memberRow.test(l))
+      .map((l) => l.split(/\s{2,}/))
+      .sort((a, b) => a[0].localeCompare(b[0]));
+    // roundrobin over the member ids: java-java-consumer-…, python-python-consumer-…, typescript-member-…
+    assertEquals(rows.map((r) => [r[0], r[2]]), [
+      ["Java consumer", "0"],
+      ["Python consumer", "1"],
+      ["TypeScript member", "2"],
+    ], three);
+    assertEquals(rows.reduce((n, r) => n + Number(r.at(-1)), 0), 9, three);
   },
 };
 
