@@ -12,11 +12,9 @@
  *
  * @module
  */
-import { execFile } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
 import { brokerPaths, findJava } from "./broker.ts";
 import { LabError } from "./cli.ts";
-import { type LineProcess, spawnWithLines } from "./processes.ts";
+import { type ChildHandle, isNotFound, listFiles, runCommand, spawnProcess } from "./runtime.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /** The seed's consumer, with flags: `python/consumer.py`. */
@@ -50,11 +48,6 @@ export interface PolyglotMember {
   /** SIGTERM: the consumer closes and leaves the group cleanly. */
   stop(): Promise<number>;
 }
-
-/** Options for {@linkcode spawnPythonMember}. */
-export type PythonMemberOptions = PolyglotMemberOptions;
-/** A Python member running as its own process. */
-export type PythonMember = PolyglotMember;
 
 /**
  * How a member in one language is started: the command and the arguments
@@ -94,33 +87,27 @@ export function spawnPolyglotMember(
   options: PolyglotMemberOptions,
 ): PolyglotMember {
   const lines: string[] = [];
-  let spawned: LineProcess;
+  let child: ChildHandle;
   try {
-    spawned = spawnWithLines(
-      launcher.command,
-      [...launcher.args, ...memberFlags(options)],
-      launcher.env,
-      (line) => {
+    child = spawnProcess(launcher.command, [...launcher.args, ...memberFlags(options)], {
+      env: launcher.env,
+      onLine: (line) => {
         lines.push(line);
         options.onLine?.(line);
       },
-    );
-  } catch {
-    throw new LabError(launcher.missing);
+    });
+  } catch (error) {
+    if (isNotFound(error)) throw new LabError(launcher.missing);
+    throw error;
   }
-  const { child, done: exited } = spawned;
   return {
     name: options.name,
     pid: child.pid,
     lines,
-    exited,
+    exited: child.exited,
     stop: () => {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // already exited
-      }
-      return exited;
+      child.kill("SIGTERM");
+      return child.exited;
     },
   };
 }
@@ -187,16 +174,14 @@ async function findJavaLauncher(): Promise<MemberLauncher> {
     );
   }
   const libs = brokerPaths().libsDir;
-  const jars = existsSync(libs) ? readdirSync(libs) : [];
+  const jars = await listFiles(libs).catch(() => []);
   if (!jars.some((j) => /^kafka-clients-.*\.jar$/.test(j))) {
     throw new LabError(
       `java/Consumer.java runs on Kafka's jars, which are not in ${libs}: ` +
         "run `deno task broker fetch` (once, ~55 MB from Maven Central)",
     );
   }
-  const modules = await new Promise<string>((resolve) =>
-    execFile(java, ["--list-modules"], (_error, stdout) => resolve(String(stdout ?? "")))
-  );
+  const { stdout: modules } = await runCommand(java, ["--list-modules"]);
   if (!/^jdk\.compiler@/m.test(modules)) {
     throw new LabError(
       `java/Consumer.java runs as a single-file program, which needs a full JDK ` +

@@ -49,34 +49,6 @@ export interface MemberProcess {
   kill(): Promise<number>;
 }
 
-/** A process whose output is read line by line. */
-export interface LineProcess {
-  child: ChildHandle;
-  /** Resolves with the exit code once the process has ended and its output is read. */
-  done: Promise<number>;
-}
-
-/**
- * Starts `command` with its stdout and stderr read line by line into
- * `onLine`: how the lab runs members in any language (Deno, Bun, Python).
- * Throws at once when the command does not exist.
- *
- * @example
- * ```ts
- * const { done } = spawnWithLines("python3", ["--version"], {}, console.log);
- * await done;
- * ```
- */
-export function spawnWithLines(
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-  onLine: (line: string) => void,
-): LineProcess {
-  const child = spawnProcess(command, args, { env, onLine });
-  return { child, done: child.exited };
-}
-
 function spawnScript(
   script: string,
   args: string[],
