@@ -416,10 +416,8 @@ export class Lab {
    * latest offset. Kafka only allows this while the group has no members.
    */
   async resetOffsets(groupId: string, to: "earliest" | "latest"): Promise<void> {
-    await this.#withAdmin(async (admin) => {
-      const plan = await planReset(admin, groupId, this.topic, { to });
-      await applyReset(admin, groupId, this.topic, plan);
-    });
+    const plan = await this.#withAdmin((admin) => planReset(admin, groupId, this.topic, { to }));
+    await applyReset(this.brokers, groupId, this.topic, plan);
     await this.offsets([groupId]);
   }
 
@@ -562,10 +560,10 @@ export class Lab {
 
   /** Starts the group at the end of the topic: only this experiment's orders count. */
   async #startAtEnd(groupId: string): Promise<void> {
-    await this.#withAdmin(async (admin) => {
-      const plan = await planReset(admin, groupId, this.topic, { to: "latest" });
-      await applyReset(admin, groupId, this.topic, plan);
-    });
+    const plan = await this.#withAdmin((admin) =>
+      planReset(admin, groupId, this.topic, { to: "latest" })
+    );
+    await applyReset(this.brokers, groupId, this.topic, plan);
   }
 
   /** Starts a default (kafkajs-assignor) member that the broker refuses; returns its error line. */

@@ -87,7 +87,7 @@ await runMain(async () => {
       );
       return;
     }
-    await applyReset(admin, groupId, topic, plan);
+    await applyReset(brokers, groupId, topic, plan);
     console.log(`\nDone: ${groupId}'s offsets on ${topic} are reset.`);
   } finally {
     await admin.disconnect();

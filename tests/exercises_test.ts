@@ -154,14 +154,12 @@ Deno.test("exercise replay-last-5: passes when only billing is 5 behind", async 
   const before = await check("replay-last-5", { topic, groups });
   assertEquals(before.passed, false);
   assertMatch(before.hint!, /--shift-by -5 --execute/);
-  const shift = (groupId: string) =>
-    withAdmin(async (admin) =>
-      applyReset(
-        admin,
-        groupId,
-        topic,
-        await planReset(admin, groupId, topic, { to: "shift", by: -5 }),
-      )
+  const shift = async (groupId: string) =>
+    applyReset(
+      brokers,
+      groupId,
+      topic,
+      await withAdmin((admin) => planReset(admin, groupId, topic, { to: "shift", by: -5 })),
     );
   await shift(groups.billing);
   const passing = await check("replay-last-5", { topic, groups });

@@ -39,7 +39,7 @@ Deno.test("reset-offsets: a dry run changes nothing; --execute applies exactly t
   assertEquals(plan.map((s) => s.current), before);
   assertEquals(plan.map((s) => s.target), before.map((c) => Math.max(0, c! - 2)));
   assertEquals(await committed(groupId, topic), before, "planning changed nothing");
-  await withAdmin((admin) => applyReset(admin, groupId, topic, plan));
+  await applyReset(await testBrokers(), groupId, topic, plan);
   assertEquals(await committed(groupId, topic), plan.map((s) => s.target));
 
   const earliest = await withAdmin((admin) => planReset(admin, groupId, topic, { to: "earliest" }));
@@ -64,7 +64,7 @@ Deno.test("reset-offsets refuses while the group has members", async () => {
     await member.waitForAssignment();
     const plan = await withAdmin((admin) => planReset(admin, groupId, topic, { to: "earliest" }));
     await assertRejects(
-      () => withAdmin((admin) => applyReset(admin, groupId, topic, plan)),
+      () => applyReset(brokers, groupId, topic, plan),
       /Assignments can only be reset if the group '.*' is inactive, but the current state is/,
     );
   } finally {
