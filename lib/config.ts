@@ -18,6 +18,11 @@ export const ORDER_PARTITIONS = 3;
  * The bootstrap address used when neither `--brokers` nor `KAFKA_BROKERS` is
  * set: the lab's own broker, `localhost:9092`, or the port `KAFKA_PORT` moves
  * it to (so `KAFKA_PORT=19092 deno task demo` starts and uses a broker there).
+ *
+ * @example
+ * ```ts
+ * defaultBrokers(); // "localhost:9092"
+ * ```
  */
 export function defaultBrokers(): string {
   return `localhost:${runtimeEnv("KAFKA_PORT") ?? 9092}`;

@@ -62,7 +62,15 @@ export interface MemberLauncher {
   missing: string;
 }
 
-/** The flags both twins take (`--group`, `--name`, ...), from the options. */
+/**
+ * The flags both twins take (`--group`, `--name`, ...), from the options.
+ *
+ * @example
+ * ```ts
+ * memberFlags({ groupId: "billing-group", name: "Py", brokers: ["localhost:9092"] });
+ * // ["--group", "billing-group", "--name", "Py", "--brokers", "localhost:9092", "--assignor", "range"]
+ * ```
+ */
 export function memberFlags(options: PolyglotMemberOptions): string[] {
   return [
     "--group",
@@ -81,6 +89,13 @@ export function memberFlags(options: PolyglotMemberOptions): string[] {
 /**
  * Starts a member with `launcher` and collects its lines. Resolves at once;
  * watch `lines` (or use {@linkcode lastAssignment}) to see it join.
+ *
+ * @example
+ * ```ts
+ * const py = spawnPolyglotMember(PYTHON_LAUNCHER, { groupId: "billing-group", name: "Py",
+ *   brokers: ["localhost:9092"] });
+ * await py.stop();
+ * ```
  */
 export function spawnPolyglotMember(
   launcher: MemberLauncher,
@@ -150,6 +165,11 @@ let javaLauncher: Promise<MemberLauncher> | undefined;
  * it), a full JDK (single-file programs are compiled in memory by its
  * `jdk.compiler`), Kafka's jars in `kafka/libs`. Checked once per process;
  * a failed check is repeated next time (the learner may have fixed it).
+ *
+ * @example
+ * ```ts
+ * const { command, args } = await javaMemberLauncher(); // "/usr/bin/java", [..., "java/Consumer.java"]
+ * ```
  */
 export function javaMemberLauncher(): Promise<MemberLauncher> {
   javaLauncher ??= findJavaLauncher().catch((error) => {

@@ -88,7 +88,14 @@ export function onSignal(signal: "SIGINT" | "SIGTERM", listener: () => void): vo
   process.on(signal, listener);
 }
 
-/** True when `error` says a file or folder does not exist. */
+/**
+ * True when `error` says a file, folder or command does not exist.
+ *
+ * @example
+ * ```ts
+ * await readTextFile("/no/such/file").catch((error) => isNotFound(error)); // true
+ * ```
+ */
 export function isNotFound(error: unknown): boolean {
   return (error as { code?: string })?.code === "ENOENT";
 }
@@ -458,7 +465,14 @@ export async function readFileFrom(
   }
 }
 
-/** True when standard output is a terminal (so output may redraw in place). */
+/**
+ * True when standard output is a terminal (so output may redraw in place).
+ *
+ * @example
+ * ```ts
+ * if (stdoutIsTerminal()) await writeStdout("\x1b[H\x1b[2J");
+ * ```
+ */
 export function stdoutIsTerminal(): boolean {
   return process.stdout.isTTY === true;
 }
