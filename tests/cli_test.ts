@@ -1,5 +1,5 @@
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
-import { freshTopic, runScript, testBrokers } from "./harness.ts";
+import { freshTopic, runProducerScript, runScript } from "./harness.ts";
 
 const run = runScript;
 
@@ -35,18 +35,8 @@ Deno.test("--help lists the flags and exits 0", async () => {
 });
 
 Deno.test("a command that talks to Kafka prints nothing on stderr (no runtime warnings)", async () => {
-  const brokers = await testBrokers();
   const topic = await freshTopic("quiet");
-  const { code, stderr } = await run("producer.ts", [
-    "--count",
-    "2",
-    "--interval-ms",
-    "0",
-    "--topic",
-    topic,
-    "--brokers",
-    brokers.join(","),
-  ]);
+  const { code, stderr } = await runProducerScript(topic, ["--count", "2"]);
   assertEquals(code, 0);
   assertEquals(stderr, "");
 });

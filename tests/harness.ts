@@ -89,3 +89,20 @@ export async function runScript(
     ms: Date.now() - started,
   };
 }
+
+/**
+ * Runs `scripts/producer.ts` against the test broker on `topic`, orders sent
+ * without pause, plus `flags`.
+ */
+export async function runProducerScript(topic: string, flags: string[]): Promise<ScriptRun> {
+  const brokers = await testBrokers();
+  return runScript("producer.ts", [
+    "--interval-ms",
+    "0",
+    "--topic",
+    topic,
+    "--brokers",
+    brokers.join(","),
+    ...flags,
+  ]);
+}

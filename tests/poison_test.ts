@@ -3,7 +3,7 @@ import { GroupMember, type MemberEvent } from "../lib/member.ts";
 import { produceOrders, producePoison } from "../lib/producer.ts";
 import { totalLag, waitForGroup } from "../lib/groups.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
-import { freshTopic, runScript, testBrokers, uniqueName, withAdmin } from "./harness.ts";
+import { freshTopic, runProducerScript, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 import { poisonMessages } from "../lib/orders.ts";
 
 Deno.test("every kind of bad message is reported once, dead-lettered with its origin, and consuming goes on", async () => {
@@ -75,19 +75,8 @@ Deno.test("every kind of bad message is reported once, dead-lettered with its or
 });
 
 Deno.test("producer --poison writes one bad message of each kind, as the README says", async () => {
-  const brokers = await testBrokers();
   const topic = await freshTopic("poison-cli");
-  const { code, stdout } = await runScript("producer.ts", [
-    "--poison",
-    "--count",
-    "1",
-    "--interval-ms",
-    "0",
-    "--topic",
-    topic,
-    "--brokers",
-    brokers.join(","),
-  ]);
+  const { code, stdout } = await runProducerScript(topic, ["--poison", "--count", "1"]);
   assertEquals(code, 0, stdout);
   const bad = stdout.split("\n").filter((l) => l.startsWith("Produced bad message ("));
   assertEquals(bad.length, poisonMessages().length, stdout);
