@@ -52,6 +52,14 @@ import { offsetsTable, snapshotDiagram } from "./describe.ts";
 import { applyReset, planReset } from "./reset.ts";
 import { env } from "./runtime.ts";
 
+/**
+ * Orders each polyglot experiment produces. Orders are keyed by their index,
+ * and a handful of keys can all miss a partition (orders 18-26 never land on
+ * partition 2), leaving its owner with nothing to show; any 30 consecutive
+ * keys put at least 4 on every partition.
+ */
+const POLYGLOT_ORDERS = 30;
+
 /** The seed's consumer in the other languages the lessons run: its name there, its client. */
 const TWINS = {
   python: {
@@ -449,7 +457,7 @@ export class Lab {
   async pythonAndTypeScript(
     groupId: string,
     assignor: "range" | "roundrobin" | "kafkajs",
-    orders = 9,
+    orders = POLYGLOT_ORDERS,
   ): Promise<void> {
     if (assignor !== "kafkajs") {
       await this.#polyglotGroup(groupId, assignor, ["python"], orders, `assignor '${assignor}'`);
@@ -484,7 +492,7 @@ export class Lab {
   async threeLanguages(
     groupId: string,
     assignor: "range" | "roundrobin" = "roundrobin",
-    orders = 9,
+    orders = POLYGLOT_ORDERS,
   ): Promise<void> {
     await this.#polyglotGroup(
       groupId,
