@@ -312,6 +312,21 @@ async function readPid(paths: BrokerPaths): Promise<number | undefined> {
   }
 }
 
+/**
+ * The embedded broker running from this state folder, if any, with the port
+ * it was started on (from its server.properties: it may not be the one asked
+ * for now, e.g. when KAFKA_PORT changed since).
+ */
+async function runningBroker(
+  paths: BrokerPaths,
+): Promise<{ pid: number; port: number } | undefined> {
+  const pid = await readPid(paths);
+  if (pid === undefined || !processAlive(pid)) return undefined;
+  const properties = await readTextFile(paths.propertiesFile).catch(() => "");
+  const port = /^advertised\.listeners=PLAINTEXT:\/\/[^:]+:(\d+)/m.exec(properties)?.[1];
+  return { pid, port: port ? Number(port) : paths.port };
+}
+
 /** What {@linkcode brokerStatus} reports. */
 export interface BrokerStatus {
   address: string;
@@ -333,12 +348,12 @@ export interface BrokerStatus {
  */
 export async function brokerStatus(options: BrokerOptions = {}): Promise<BrokerStatus> {
   const paths = brokerPaths(options);
-  const pid = await readPid(paths);
-  const alive = pid !== undefined && processAlive(pid);
+  const running = await runningBroker(paths);
+  const address = brokerAddress(running ? { ...paths, port: running.port } : paths);
   return {
-    address: brokerAddress(paths),
-    pid: alive ? pid : undefined,
-    answering: await brokerAnswers([brokerAddress(paths)], 1500),
+    address,
+    pid: running?.pid,
+    answering: await brokerAnswers([address], 1500),
     logFile: paths.logFile,
   };
 }
@@ -416,10 +431,17 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
   const paths = brokerPaths(options);
   const address = brokerAddress(paths);
   const progress = options.onProgress ?? (() => {});
-  const runningPid = await readPid(paths);
-  if (runningPid !== undefined && processAlive(runningPid)) {
-    const readyMs = await waitUntilReady(paths, runningPid);
-    return { address, started: false, pid: runningPid, readyMs };
+  const running = await runningBroker(paths);
+  if (running && running.port !== paths.port) {
+    throw new LabError(
+      `the lab's broker already runs on 127.0.0.1:${running.port} (pid ${running.pid}, data in ` +
+        `${paths.stateDir}), not on ${address}: use that port, stop it first ` +
+        "(`deno task broker stop`), or give this one a folder of its own (LAB_BROKER_DIR)",
+    );
+  }
+  if (running) {
+    const readyMs = await waitUntilReady(paths, running.pid);
+    return { address, started: false, pid: running.pid, readyMs };
   }
   if (await brokerAnswers([address], 1500)) return { address, started: false };
 
