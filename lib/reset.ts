@@ -8,6 +8,7 @@
 import type { Admin } from "kafkajs";
 import { LabError, UsageError } from "./cli.ts";
 import { createKafka } from "./config.ts";
+import { LAB_TIMING } from "./member.ts";
 import { Table } from "./render.ts";
 import { requireTopic } from "./topic.ts";
 
@@ -115,13 +116,18 @@ export function planTable(groupId: string, topic: string, plan: ResetStep[]): Ta
 }
 
 /**
- * Writes a plan's offsets as the group's committed offsets. Refuses, as Kafka
- * does, while the group has members.
+ * Writes a plan's offsets as the group's committed offsets, and reads them
+ * back to be sure. Refuses, as Kafka does, while the group has members.
  *
  * It does what kafkajs's `admin.setOffsets` does: join the group as a paused
  * consumer, seek each partition (a seek commits), and leave after the first
  * fetch. `setOffsets` waits out a 5 s fetch there; this waits 100 ms, so a
- * reset takes about a second.
+ * reset takes about half a second. Unlike `setOffsets`, it fails loudly when
+ * the consumer crashes, when a member joins meanwhile (this consumer would
+ * not own every partition), when it takes longer than `timeoutMs`, or when
+ * the offsets read back are not the plan's. (A timeout can cut kafkajs off
+ * mid-join, and kafkajs then keeps that member alive; the CLI ends its
+ * process on the error, which ends the member too.)
  *
  * @example
  * ```ts
@@ -133,25 +139,50 @@ export async function applyReset(
   groupId: string,
   topic: string,
   plan: ResetStep[],
+  timeoutMs = 30_000,
 ): Promise<void> {
-  const consumer = createKafka({ brokers, clientId: "lab-reset-offsets" }).consumer({
+  const kafka = createKafka({ brokers, clientId: "lab-reset-offsets" });
+  const refused = (state: string) =>
+    new LabError(
+      `Assignments can only be reset if the group '${groupId}' is inactive, but the current ` +
+        `state is ${state}. Stop its members first.`,
+    );
+  // The lab's member timing: should this consumer be cut off mid-join, the
+  // group holds its place for 10 s, not kafkajs's default 30 s.
+  const consumer = kafka.consumer({
     groupId,
     maxWaitTimeInMs: 100,
+    sessionTimeout: LAB_TIMING.sessionTimeoutMs,
+    rebalanceTimeout: LAB_TIMING.sessionTimeoutMs,
+    heartbeatInterval: LAB_TIMING.heartbeatIntervalMs,
   });
-  await consumer.connect();
   try {
+    await consumer.connect();
     const { state } = await consumer.describeGroup();
-    if (state !== "Empty" && state !== "Dead") {
-      throw new LabError(
-        `Assignments can only be reset if the group '${groupId}' is inactive, but the current ` +
-          `state is ${state}. Stop its members first.`,
-      );
-    }
+    if (state !== "Empty" && state !== "Dead") throw refused(state);
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      consumer.on(consumer.events.FETCH, () => resolve());
+      const timer = setTimeout(
+        () => settle(new LabError(`resetting ${groupId}'s offsets took over ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      const settle = (error?: Error) => {
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve();
+      };
+      consumer.on(
+        consumer.events.CRASH,
+        ({ payload }) =>
+          settle(new LabError(`resetting ${groupId}'s offsets failed: ${payload.error.message}`)),
+      );
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        const owned = payload.memberAssignment[topic] ?? [];
+        if (plan.some((step) => !owned.includes(step.partition))) settle(refused("Stable"));
+      });
+      consumer.on(consumer.events.FETCH, () => settle());
       consumer.run({ eachBatchAutoResolve: false, eachBatch: () => Promise.resolve() })
-        .catch(reject);
+        .catch(settle);
       // run() has set up the group synchronously: the seeks wait for the first fetch.
       consumer.pause([{ topic }]);
       for (const step of plan) {
@@ -160,5 +191,20 @@ export async function applyReset(
     });
   } finally {
     await consumer.disconnect();
+  }
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const committed = new Map(offsets.partitions.map((p) => [p.partition, Number(p.offset)]));
+    const missed = plan.filter((step) => committed.get(step.partition) !== step.target);
+    if (missed.length > 0) {
+      throw new LabError(
+        `the reset of ${groupId} did not take on partition(s) ` +
+          `${missed.map((step) => step.partition).join(", ")}: run it again`,
+      );
+    }
+  } finally {
+    await admin.disconnect();
   }
 }
