@@ -15,12 +15,13 @@ import {
   startBroker,
   stopBroker,
 } from "./broker.ts";
+import { requireDeno } from "./cli.ts";
 import { createKafka } from "./config.ts";
 import { allPartitionsOwned, timeRebalance, waitForGroup } from "./groups.ts";
 import { GroupMember, waitForMembers } from "./member.ts";
 import { type MemberProcess, spawnMember } from "./processes.ts";
 import { ensureTopic } from "./topic.ts";
-import { execPath, runCommand, scriptRunner, spawnProcess } from "./runtime.ts";
+import { runCommand, scriptRunner, spawnProcess } from "./runtime.ts";
 
 /** One measured figure. */
 export interface BenchRow {
@@ -509,7 +510,7 @@ export async function benchColdStart(ctx: BenchContext): Promise<BenchRow[]> {
 export async function benchSuite(ctx: BenchContext): Promise<BenchRow[]> {
   ctx.say("test suite: running deno task test (about 3 minutes)...");
   const started = Date.now();
-  const out = await runCommand(execPath, ["task", "test"], {
+  const out = await runCommand(requireDeno("deno task bench suite"), ["task", "test"], {
     cwd: new URL("../", import.meta.url).pathname,
     env: { NO_COLOR: "1", KAFKA_BROKERS: ctx.brokers.join(",") },
   });

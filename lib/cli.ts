@@ -12,7 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { env, exit, invocation } from "./runtime.ts";
+import { denoExecutable, env, exit, invocation } from "./runtime.ts";
 
 /**
  * An expected failure with a message a learner can act on. Scripts print only
@@ -218,6 +218,24 @@ export async function runMain(main: () => Promise<void | number>): Promise<never
     console.error(`error: ${message} (set LAB_DEBUG=1 for details)`);
     exit(1);
   }
+}
+
+/**
+ * The Deno executable, for a command that drives Deno's own tools (`deno
+ * test`, `deno jupyter`); on another runtime, a one-line {@linkcode LabError}
+ * saying to run `command` with Deno.
+ *
+ * @example
+ * ```ts
+ * const deno = requireDeno("deno task test"); // "/usr/local/bin/deno"
+ * ```
+ */
+export function requireDeno(command: string): string {
+  const deno = denoExecutable();
+  if (deno === undefined) {
+    throw new LabError(`${command} drives Deno's own tools: run it with Deno (${command})`);
+  }
+  return deno;
 }
 
 /**

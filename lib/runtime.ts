@@ -4,7 +4,8 @@
  * the terminal and to a notebook. It uses only Node's built-in modules
  * (`node:process`, `node:fs`, `node:child_process`, `node:os`), which Deno and
  * Bun both provide, so every other module of `lib/` and `scripts/` runs
- * unchanged on either (`deno run -A scripts/demo.ts`, `bun scripts/demo.ts`).
+ * unchanged on either (`deno run -A scripts/demo.ts`, `bun scripts/demo.ts`),
+ * but for the commands that drive Deno's own tools (see `denoExecutable`).
  * Nothing outside this file says `Deno.` (tests/portability_test.ts checks).
  *
  * @module
@@ -26,9 +27,15 @@ export const RUNTIME: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
  */
 function passNegativeTimeoutsAsZero(): void {
   const setTimeoutAsGiven = globalThis.setTimeout;
-  globalThis.setTimeout =
+  const setTimeoutFromZero =
     ((handler: (...args: unknown[]) => void, ms?: number, ...rest: unknown[]) =>
       setTimeoutAsGiven(handler, Math.max(0, ms ?? 0), ...rest)) as typeof setTimeout;
+  // Keep what hangs on the original, e.g. its util.promisify.custom.
+  Object.defineProperties(
+    setTimeoutFromZero,
+    Object.getOwnPropertyDescriptors(setTimeoutAsGiven),
+  );
+  globalThis.setTimeout = setTimeoutFromZero;
 }
 passNegativeTimeoutsAsZero();
 
@@ -197,6 +204,19 @@ export function invocation(denoTask: string): string {
 /** The path of this runtime's executable (`deno` or `bun`). */
 export const execPath: string = process.execPath;
 
+/**
+ * This runtime's executable when it is Deno, for the commands that drive
+ * Deno's own tools (`deno test`, `deno jupyter`); under Bun, undefined.
+ *
+ * @example
+ * ```ts
+ * denoExecutable(); // "/usr/local/bin/deno" under Deno
+ * ```
+ */
+export function denoExecutable(): string | undefined {
+  return RUNTIME === "deno" ? execPath : undefined;
+}
+
 /** A signal the lab sends to a process. */
 export type Signal = "SIGTERM" | "SIGKILL" | "SIGINT";
 
@@ -207,6 +227,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** Each line the process prints, on stdout or stderr. Without it, output is dropped. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /** The output as it comes, in pieces (not lines), instead of `onLine`. */
+  onOutput?: (text: string, stream: "stdout" | "stderr") => void;
   /** Share this process's terminal (stdin, stdout, stderr) instead. */
   inheritStdio?: boolean;
   /**
@@ -230,11 +252,16 @@ export interface ChildHandle {
   exited: Promise<number>;
 }
 
+/** Calls `onText` with each piece of `stream`, decoded as UTF-8. */
+function readText(stream: Readable, onText: (text: string) => void): void {
+  stream.setEncoding("utf8");
+  stream.on("data", onText);
+}
+
 /** Calls `onLine` for each complete line of `stream`, and the unfinished rest at its end. */
 function readLines(stream: Readable, onLine: (line: string) => void): void {
   let buffer = "";
-  stream.setEncoding("utf8");
-  stream.on("data", (chunk: string) => {
+  readText(stream, (chunk) => {
     buffer += chunk;
     const lines = buffer.split("\n");
     buffer = lines.pop() ?? "";
@@ -265,7 +292,7 @@ export function spawnProcess(
     env: { ...process.env, ...options.env },
     stdio: options.inheritStdio
       ? "inherit"
-      : ["ignore", options.onLine ? "pipe" : "ignore", options.onLine ? "pipe" : "ignore"],
+      : ["ignore", ...Array(2).fill(options.onLine || options.onOutput ? "pipe" : "ignore")],
     detached: options.detached,
   });
   const failed = new Promise<never>((_, reject) => child.once("error", reject));
@@ -273,10 +300,15 @@ export function spawnProcess(
     failed.catch(() => {}); // reported here instead, synchronously
     throw Object.assign(new Error(`${command}: command not found`), { code: "ENOENT" });
   }
-  if (options.onLine) {
-    readLines(child.stdout!, (line) => options.onLine!(line, "stdout"));
-    readLines(child.stderr!, (line) => options.onLine!(line, "stderr"));
+  const { onLine, onOutput } = options;
+  if (onLine) {
+    readLines(child.stdout!, (line) => onLine(line, "stdout"));
+    readLines(child.stderr!, (line) => onLine(line, "stderr"));
+  } else if (onOutput) {
+    readText(child.stdout!, (text) => onOutput(text, "stdout"));
+    readText(child.stderr!, (text) => onOutput(text, "stderr"));
   }
+  if (options.detached) failed.catch(() => {}); // nobody awaits a server's exit
   const closed = new Promise<number>((resolve) =>
     child.once(
       "close",
@@ -436,12 +468,13 @@ export function makeTempDir(prefix: string): Promise<string> {
 }
 
 /**
- * The bytes of a file from `offset` to its end, and its size: for following a
- * growing log without reading it all again.
+ * The bytes of a file from an offset to its end, and that offset: for
+ * following a growing log without reading it all again. `offset` gets the
+ * file's size and returns where to start (clamped to the file).
  *
  * @example
  * ```ts
- * const { bytes, size } = await readFileFrom(".lab/broker/broker.log", (size) => size - 1024);
+ * const { bytes, from } = await readFileFrom(".lab/broker/broker.log", (size) => size - 1024);
  * ```
  */
 export async function readFileFrom(
@@ -470,7 +503,7 @@ export async function readFileFrom(
  *
  * @example
  * ```ts
- * if (stdoutIsTerminal()) await writeStdout("\x1b[H\x1b[2J");
+ * if (stdoutIsTerminal()) await writeOutput("\x1b[H\x1b[2J");
  * ```
  */
 export function stdoutIsTerminal(): boolean {
@@ -478,16 +511,16 @@ export function stdoutIsTerminal(): boolean {
 }
 
 /**
- * Writes text to standard output as it is, without a newline.
+ * Writes text to standard output (or error) as it is, without a newline.
  *
  * @example
  * ```ts
- * await writeStdout("\x1b[H");
+ * await writeOutput("\x1b[H");
  * ```
  */
-export function writeStdout(text: string): Promise<void> {
+export function writeOutput(text: string, stream: "stdout" | "stderr" = "stdout"): Promise<void> {
   return new Promise((resolve, reject) =>
-    process.stdout.write(text, (error) => error ? reject(error) : resolve())
+    process[stream].write(text, (error) => error ? reject(error) : resolve())
   );
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { startBroker } from "../lib/broker.ts";
-import { parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { parseFlags, requireDeno, runMain, UsageError } from "../lib/cli.ts";
 import { brokerAnswers, resolveBrokers } from "../lib/config.ts";
 import { ensureJupyter, JUPYTER_COMMAND, JUPYTER_DIR, jupyterEnv } from "../lib/jupyter.ts";
 import { args, env, spawnProcess } from "../lib/runtime.ts";
@@ -16,6 +16,7 @@ await runMain(async () => {
     positionals: "kernel|notebook",
   });
   const [action = "kernel"] = positionals;
+  requireDeno(`deno task ${action}`); // the lessons run on Deno's Jupyter kernel
   const progress = (line: string) => console.log(line);
   if (action === "kernel") {
     await ensureJupyter("requirements.txt", progress);

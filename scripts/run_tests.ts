@@ -9,10 +9,11 @@
  */
 import { brokerAddress, brokerPaths, startBroker, stopBroker } from "../lib/broker.ts";
 import { stripVTControlCharacters } from "node:util";
-import { runMain } from "../lib/cli.ts";
-import { args, env, execPath, spawnProcess } from "../lib/runtime.ts";
+import { requireDeno, runMain } from "../lib/cli.ts";
+import { args, env, spawnProcess, writeOutput } from "../lib/runtime.ts";
 
 await runMain(async () => {
+  const deno = requireDeno("deno task test");
   const useOwnBroker = env("KAFKA_BROKERS") === undefined;
   let startedHere = false;
   if (useOwnBroker) {
@@ -23,11 +24,11 @@ await runMain(async () => {
     ? { KAFKA_BROKERS: brokerAddress(brokerPaths()) }
     : {};
   let transcript = "";
-  const tests = spawnProcess(execPath, ["test", "-A", ...args()], {
+  const tests = spawnProcess(deno, ["test", "-A", ...args()], {
     env: testEnv,
-    onLine: (line, stream) => {
-      (stream === "stdout" ? console.log : console.error)(line);
-      if (stream === "stdout") transcript += `${line}\n`;
+    onOutput: (text, stream) => {
+      writeOutput(text, stream);
+      if (stream === "stdout") transcript += text;
     },
   });
   const code = await tests.exited;

@@ -125,7 +125,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "on Bun, bad input is still one line and exit 2, naming the Bun command",
+  name: "on Bun, bad input is one line naming the Bun command; Deno-only commands say so",
   ignore,
   async fn() {
     await bunInstall();
@@ -134,6 +134,12 @@ Deno.test({
     assertMatch(
       stderr,
       /^error: Unknown option '--bogus' \(see: bun \S*scripts\/producer\.ts --help\)$/,
+    );
+    const tests = await runScript("run_tests.ts", [], {}, [bun!]);
+    assertEquals(tests.code, 1, "deno task test needs Deno");
+    assertEquals(
+      tests.stderr,
+      "error: deno task test drives Deno's own tools: run it with Deno (deno task test)",
     );
   },
 });
