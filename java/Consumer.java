@@ -6,7 +6,7 @@
  * auto.offset.reset=earliest, subscribe to order-events, poll(1 s), print each message.
  * Added, as in python/consumer.py:
  *
- * - --group, --name, --topic, --brokers (default KAFKA_BROKERS or localhost:9092);
+ * - --group, --name, --topic, --brokers (default KAFKA_BROKERS, else localhost:KAFKA_PORT or 9092);
  * - --assignor range|roundrobin: partition.assignment.strategy, Kafka's RangeAssignor or
  *   RoundRobinAssignor (protocol names "range" and "roundrobin", as the lab's
  *   --assignor range|roundrobin and librdkafka's);
@@ -77,7 +77,8 @@ public class Consumer {
         "group", "billing-group",
         "name", "Consumer 1",
         "topic", "order-events",
-        "brokers", System.getenv().getOrDefault("KAFKA_BROKERS", "localhost:9092"),
+        "brokers", System.getenv().getOrDefault("KAFKA_BROKERS",
+            "localhost:" + System.getenv().getOrDefault("KAFKA_PORT", "9092")),
         "assignor", "range",
         "max-messages", "0",
         "run-seconds", "0"));
@@ -140,8 +141,13 @@ public class Consumer {
       Runtime.getRuntime().halt(exitCode[0]); // the JVM would say 143; the leave was clean
     }, "leave-group"));
 
-    exitCode[0] = run(c1, name, group, topic, args.get("brokers"), assignor, maxMessages,
-        runSeconds);
+    exitCode[0] = 1; // until run() returns: an unexpected exception exits 1 too
+    try {
+      exitCode[0] = run(c1, name, group, topic, args.get("brokers"), assignor, maxMessages,
+          runSeconds);
+    } catch (RuntimeException e) {
+      exitCode[0] = fail(name, group, "unexpected " + e);
+    }
     finished = true;
     if (!stopping) System.exit(exitCode[0]);
   }

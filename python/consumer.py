@@ -5,7 +5,7 @@ group.id and auto.offset.reset=earliest, subscribe(['order-events']), poll(1.0),
 print each message. Added, so the lab can run it next to its TypeScript
 members and in tests:
 
-- --group, --name, --topic, --brokers (default KAFKA_BROKERS or localhost:9092);
+- --group, --name, --topic, --brokers (default KAFKA_BROKERS, else localhost:KAFKA_PORT or 9092);
 - --assignor range|roundrobin: librdkafka's partition.assignment.strategy. Use
   the same value as the TypeScript members' --assignor (librdkafka's default,
   "range,roundrobin", also works with either);
@@ -43,7 +43,12 @@ def main() -> int:
     parser.add_argument("--group", default="billing-group")
     parser.add_argument("--name", default="Consumer 1")
     parser.add_argument("--topic", default="order-events")
-    parser.add_argument("--brokers", default=os.environ.get("KAFKA_BROKERS", "localhost:9092"))
+    parser.add_argument(
+        "--brokers",
+        default=os.environ.get(
+            "KAFKA_BROKERS", "localhost:" + os.environ.get("KAFKA_PORT", "9092")
+        ),
+    )
     parser.add_argument("--assignor", default="range", choices=["range", "roundrobin"])
     parser.add_argument("--max-messages", type=int, default=0, help="leave after N messages")
     parser.add_argument("--run-seconds", type=float, default=0, help="leave after S seconds")
