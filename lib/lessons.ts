@@ -41,10 +41,9 @@ import { until } from "./wait.ts";
 import {
   lastAssignment,
   messagesIn,
-  type PolyglotMember,
-  type PolyglotMemberOptions,
-  spawnJavaMember,
   spawnPythonMember,
+  type TwinLanguage,
+  TWINS,
 } from "./polyglot.ts";
 import { type OffsetRange, summarizeRun, summaryTable, verdict } from "./summary.ts";
 import { ensureTopic } from "./topic.ts";
@@ -60,20 +59,11 @@ import { env } from "./runtime.ts";
  */
 const POLYGLOT_ORDERS = 30;
 
-/** The seed's consumer in the other languages the lessons run: its name there, its client. */
-const TWINS = {
-  python: {
-    name: "Python consumer",
-    client: "confluent-kafka (librdkafka)",
-    spawn: (options: PolyglotMemberOptions): Promise<PolyglotMember> =>
-      Promise.resolve(spawnPythonMember(options)),
-  },
-  java: {
-    name: "Java consumer",
-    client: "kafka-clients (Java)",
-    spawn: spawnJavaMember,
-  },
-} as const;
+/** What the lessons call the seed's consumer in each other language. */
+const TWIN_NAMES: Record<TwinLanguage, string> = {
+  python: "Python consumer",
+  java: "Java consumer",
+};
 
 /** Options of {@linkcode Lab.runGroup}. */
 export interface RunGroupOptions {
@@ -464,9 +454,9 @@ export class Lab {
       return;
     }
     await this.#startAtEnd(groupId);
-    const python = spawnPythonMember({
+    const python = await spawnPythonMember({
       groupId,
-      name: TWINS.python.name,
+      name: TWIN_NAMES.python,
       brokers: this.brokers,
       topic: this.topic,
       assignor: "range",
@@ -512,7 +502,7 @@ export class Lab {
   async #polyglotGroup(
     groupId: string,
     assignor: "range" | "roundrobin",
-    languages: (keyof typeof TWINS)[],
+    languages: TwinLanguage[],
     orders: number,
     title: string,
   ): Promise<void> {
@@ -521,19 +511,28 @@ export class Lab {
     const stops: (() => Promise<number>)[] = [];
     try {
       for (const language of languages) {
-        const twin = TWINS[language];
-        const member = await twin.spawn({
+        const member = await TWINS[language].spawn({
           groupId,
-          name: twin.name,
+          name: TWIN_NAMES[language],
           brokers: this.brokers,
           topic: this.topic,
           assignor,
         });
         stops.push(member.stop);
-        members.push({ name: twin.name, client: twin.client, lines: member.lines });
+        members.push({
+          name: TWIN_NAMES[language],
+          client: TWINS[language].client,
+          lines: member.lines,
+        });
       }
       // The others start meanwhile (Java takes ~1.5 s); which of them leads changes nothing.
-      await until(() => lastAssignment(members[0].lines) !== undefined, 30_000);
+      if (!(await until(() => lastAssignment(members[0].lines) !== undefined, 30_000))) {
+        throw new LabError(
+          `the ${members[0].name} did not join within 30 s: ${
+            members[0].lines.at(-1) ?? "no output"
+          }`,
+        );
+      }
       const typescript = await spawnMember({
         groupId,
         name: "TypeScript member",
@@ -551,7 +550,7 @@ export class Lab {
       const ranges = await this.#produceRanges(orders);
       const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
       const consumed = () => members.reduce((n, m) => n + messagesIn(m.lines).length, 0);
-      await until(() => consumed() >= expected, 20_000);
+      const complete = await until(() => consumed() >= expected, 20_000);
       const owned = members.map((m) => ({ ...m, partitions: lastAssignment(m.lines) ?? [] }));
       await show(
         new Table(
@@ -560,6 +559,7 @@ export class Lab {
           `Group ${groupId}, ${title}: ${expected} new orders`,
         ),
         this.#diagram(groupId, owned),
+        ...(complete ? [] : [`(only ${consumed()} of ${expected} orders arrived within 20 s)`]),
       );
     } finally {
       await Promise.all(stops.map((stop) => stop()));

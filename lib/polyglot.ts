@@ -142,13 +142,13 @@ export const PYTHON_LAUNCHER: MemberLauncher = {
  *
  * @example
  * ```ts
- * const py = spawnPythonMember({ groupId: "billing-group", name: "Python 1",
+ * const py = await spawnPythonMember({ groupId: "billing-group", name: "Python 1",
  *   brokers: ["localhost:9092"], assignor: "range" });
  * await py.stop();
  * ```
  */
-export function spawnPythonMember(options: PolyglotMemberOptions): PolyglotMember {
-  return spawnPolyglotMember(PYTHON_LAUNCHER, options);
+export function spawnPythonMember(options: PolyglotMemberOptions): Promise<PolyglotMember> {
+  return Promise.resolve(spawnPolyglotMember(PYTHON_LAUNCHER, options));
 }
 
 /**
@@ -232,6 +232,25 @@ async function findJavaLauncher(): Promise<MemberLauncher> {
 export async function spawnJavaMember(options: PolyglotMemberOptions): Promise<PolyglotMember> {
   return spawnPolyglotMember(await javaMemberLauncher(), options);
 }
+
+/**
+ * The seed's consumer in each language besides TypeScript: how to start it,
+ * and the client library it runs on.
+ *
+ * @example
+ * ```ts
+ * const java = await TWINS.java.spawn({ groupId: "billing-group", name: "Java 1",
+ *   brokers: ["localhost:9092"], assignor: "roundrobin" });
+ * TWINS.java.client; // "kafka-clients (Java)"
+ * ```
+ */
+export const TWINS = {
+  python: { client: "confluent-kafka (librdkafka)", spawn: spawnPythonMember },
+  java: { client: "kafka-clients (Java)", spawn: spawnJavaMember },
+} as const;
+
+/** A language {@linkcode TWINS} has the seed's consumer in. */
+export type TwinLanguage = keyof typeof TWINS;
 
 /** What one printed line says, if it is a member's assignment or message line. */
 export type MemberLine =

@@ -12,6 +12,7 @@ import type { Admin } from "kafkajs";
 import { brokerAddress, brokerPaths, startBroker } from "../lib/broker.ts";
 import { createKafka } from "../lib/config.ts";
 import { ensureTopic } from "../lib/topic.ts";
+import { scriptRunner } from "../lib/runtime.ts";
 
 let brokers: Promise<string[]> | undefined;
 
@@ -68,7 +69,7 @@ export async function runScript(
   script: string,
   args: string[],
   env: Record<string, string> = {},
-  runner: string[] = [Deno.execPath(), "run", "-A"],
+  runner: string[] = scriptRunner(),
 ): Promise<ScriptRun> {
   const started = Date.now();
   const out = await new Deno.Command(runner[0], {

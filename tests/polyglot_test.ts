@@ -7,14 +7,7 @@
  */
 import { until } from "../lib/wait.ts";
 import { ensureJupyter } from "../lib/jupyter.ts";
-import {
-  lastAssignment,
-  messagesIn,
-  type PolyglotMember,
-  type PolyglotMemberOptions,
-  spawnJavaMember,
-  spawnPythonMember,
-} from "../lib/polyglot.ts";
+import { lastAssignment, messagesIn, type PolyglotMember, TWINS } from "../lib/polyglot.ts";
 import { type MemberProcess, spawnMember } from "../lib/processes.ts";
 import { produceOrders } from "../lib/producer.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
@@ -25,16 +18,10 @@ const CONSUMER = new URL("../scripts/consumer.ts", import.meta.url).pathname;
 // confluent-kafka is in jupyter/requirements.txt; this installs it when a run has not yet.
 await ensureJupyter("requirements.txt");
 
-/** The seed's consumer in each language: how to start it, and the name it gets here. */
+/** The names the seed's consumer gets here in each language (client ids python-py, java-java). */
 const LANGUAGES = {
-  python: {
-    name: "Py", // client id python-py
-    spawn: (options: PolyglotMemberOptions) => Promise.resolve(spawnPythonMember(options)),
-  },
-  java: {
-    name: "Java", // client id java-java
-    spawn: spawnJavaMember,
-  },
+  python: { name: "Py" },
+  java: { name: "Java" },
 } as const;
 type Language = keyof typeof LANGUAGES;
 
@@ -65,7 +52,7 @@ for (const language of ["python", "java"] as const) {
           let ts: MemberProcess | undefined;
           let other: PolyglotMember | undefined;
           const startOther = async () => {
-            other = await LANGUAGES[language].spawn({
+            other = await TWINS[language].spawn({
               groupId,
               name: LANGUAGES[language].name,
               brokers,
@@ -140,7 +127,7 @@ for (const language of ["python", "java"] as const) {
       const brokers = await testBrokers();
       const topic = await freshTopic("polyglot");
       const groupId = uniqueName("billing-group");
-      const other = await LANGUAGES[language].spawn({
+      const other = await TWINS[language].spawn({
         groupId,
         name: LANGUAGES[language].name,
         brokers,
@@ -190,7 +177,7 @@ for (const language of ["python", "java"] as const) {
     const ts = await spawnMember({ groupId, name: "TS", brokers, topic });
     try {
       const name = LANGUAGES[language].name;
-      const other = await LANGUAGES[language].spawn({
+      const other = await TWINS[language].spawn({
         groupId,
         name,
         brokers,
@@ -224,8 +211,8 @@ Deno.test("python, java and typescript share one group with roundrobin: one part
   try {
     // All three start at once (spawning resolves as soon as the process runs, the TS
     // member's once it is assigned); whoever joins first leads, the split is the same.
-    others.python = await LANGUAGES.python.spawn({ ...options, name: LANGUAGES.python.name });
-    others.java = await LANGUAGES.java.spawn({ ...options, name: LANGUAGES.java.name });
+    others.python = await TWINS.python.spawn({ ...options, name: LANGUAGES.python.name });
+    others.java = await TWINS.java.spawn({ ...options, name: LANGUAGES.java.name });
     ts = await spawnMember({ ...options, name: "TS", extraArgs: ["--assignor", "roundrobin"] });
     const split = () => ({
       java: lastAssignment(others.java!.lines),
