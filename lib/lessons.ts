@@ -386,6 +386,14 @@ export class Lab {
             expected,
         LAB_TIMING.sessionTimeoutMs + 15_000,
       );
+      // Every order seen is not enough: a redelivered one may sit on a partition
+      // the second member reads last. Lag 0 means it has processed, and
+      // committed, everything after the crash.
+      await this.#withAdmin((admin) =>
+        waitForGroup(admin, groupId, (s) => totalLag(s, this.topic) === 0, 15_000, {
+          topics: [this.topic],
+        })
+      );
       const summary = summarizeRun([
         { name: first.name, events: crashed },
         { name: second.name, events: second.events },
