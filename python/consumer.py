@@ -13,8 +13,13 @@ members and in tests:
 - "<name> assigned: partitions 0, 2" after every rebalance, as the lab prints;
 - a bounded run: --max-messages N, --run-seconds S; Ctrl+C or SIGTERM leaves
   the group cleanly (close()), as in the seed;
-- a broker refusal (INCONSISTENT_GROUP_PROTOCOL...) is one "error:" line and
-  exit code 1, not an endless retry.
+- a broker refusal (INCONSISTENT_GROUP_PROTOCOL...) or no broker at all (no
+  answer in 10 s) is one "error:" line on stderr and exit code 1, not an
+  endless retry; so is a missing confluent-kafka; a bad flag is one line and
+  exit code 2;
+- a broker lost while running is one line ("<name> lost the broker (...);
+  reconnecting and rejoining..."), as the lab's members print, instead of
+  librdkafka's log line every few milliseconds.
 
     .venv/bin/python python/consumer.py --group billing-group --name "Consumer 1" --assignor range
 """
@@ -25,7 +30,11 @@ import signal
 import sys
 import time
 
-from confluent_kafka import Consumer, KafkaError
+try:
+    from confluent_kafka import Consumer, KafkaError, KafkaException
+except ImportError:
+    sys.exit("error: python/consumer.py needs confluent-kafka: run `deno task kernel` "
+             "(it installs it into .venv), then use .venv/bin/python")
 
 FATAL = {
     KafkaError.INCONSISTENT_GROUP_PROTOCOL: (
@@ -34,12 +43,24 @@ FATAL = {
         "kafkajs members: --assignor range|roundrobin, not the default kafkajs)"
     ),
     KafkaError.GROUP_AUTHORIZATION_FAILED: "not authorized to join the group",
-    KafkaError._ALL_BROKERS_DOWN: "cannot reach Kafka",
+}
+# What librdkafka reports when the broker goes away (it reconnects by itself), and how to
+# say it: its own text for _ALL_BROKERS_DOWN counts brokers it knows under several names.
+BROKER_LOST = {
+    KafkaError._ALL_BROKERS_DOWN: lambda err: "no broker answers",
+    KafkaError._TRANSPORT: lambda err: err.str(),
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line (as the lab's scripts say it), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see: python python/consumer.py --help)\n")
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n")[0])
     parser.add_argument("--group", default="billing-group")
     parser.add_argument("--name", default="Consumer 1")
     parser.add_argument("--topic", default="order-events")
@@ -56,6 +77,16 @@ def main() -> int:
     name = args.name
     client_id = "python-" + "-".join(name.lower().split())
 
+    lost = ["not connected yet"]  # not empty while the broker is away: say so once
+
+    def on_error(err):  # the client's own errors, between messages; it retries by itself
+        if err.code() not in BROKER_LOST:
+            print(f"{name} Error:", err, flush=True)
+        elif not lost:
+            lost.append(err)
+            why = BROKER_LOST[err.code()](err)
+            print(f"{name} lost the broker ({why}); reconnecting and rejoining...", flush=True)
+
     c1 = Consumer({
         'bootstrap.servers': args.brokers,
         'group.id': args.group,
@@ -64,9 +95,27 @@ def main() -> int:
         'client.id': client_id,
         'session.timeout.ms': 10000,
         'heartbeat.interval.ms': 1000,
+        'error_cb': on_error,
+        'log_level': 2,  # librdkafka's own log: critical only; errors arrive through on_error
     })
 
+    def fail(why):
+        print(f"error: {name} cannot consume from {args.group}: {why}", file=sys.stderr,
+              flush=True)
+        return 1
+
+    # Metadata first: a broker that does not answer is one line, not endless retries.
+    try:
+        topic = c1.list_topics(args.topic, timeout=10).topics.get(args.topic)
+        if topic is None or topic.error is not None:
+            print(f"{name}: topic {args.topic} does not exist yet; waiting for it", flush=True)
+    except KafkaException:
+        c1.close()
+        return fail(f"cannot reach Kafka at {args.brokers} (no answer in 10 s)")
+    lost.clear()
+
     def on_assign(consumer, partitions):
+        lost.clear()
         owned = sorted(p.partition for p in partitions if p.topic == args.topic)
         text = "none (idle)" if not owned else (
             ("partitions " if len(owned) > 1 else "partition ") + ", ".join(map(str, owned)))
@@ -91,9 +140,7 @@ def main() -> int:
             if msg.error():
                 err = msg.error()
                 if err.code() in FATAL or err.fatal():
-                    why = FATAL.get(err.code(), str(err))
-                    print(f"error: {name} cannot consume from {args.group}: {why}", flush=True)
-                    code = 1
+                    code = fail(FATAL.get(err.code(), str(err)))
                     break
                 print(f"{name} Error:", err, flush=True)
             else:

@@ -2,8 +2,8 @@
  * Polyglot groups: the seed's consumer in Python (confluent-kafka) and in Java
  * (kafka-clients), each with a TypeScript member in one group, with Kafka's
  * standard assignors, each side as the group's leader; mismatched assignors
- * refused with one explained line, not a hang; and all three languages in one
- * group.
+ * refused with one explained line, not a hang; a bad flag or a broker that is
+ * down, one line each; and all three languages in one group.
  */
 import { until } from "../lib/wait.ts";
 import { ensureJupyter } from "../lib/jupyter.ts";
@@ -200,6 +200,40 @@ for (const language of ["python", "java"] as const) {
     }
   });
 }
+
+Deno.test("the python and java members: a bad flag, a broker that is down: one line each, no hang", async () => {
+  /** Runs the twin until it exits (30 s at most) and returns its exit code and what it said. */
+  const run = async (language: Language, brokers: string[], extraArgs: string[] = []) => {
+    const name = LANGUAGES[language].name;
+    const member = await TWINS[language].spawn({
+      groupId: "billing-group",
+      name,
+      brokers,
+      extraArgs,
+    });
+    const code = await exitWithin(member.exited, 30_000);
+    if (code === -1) await member.stop();
+    return { code, said: member.lines.join("\n") };
+  };
+  // Both languages at once: the broker that is down takes each its 10 s metadata wait.
+  await Promise.all((["python", "java"] as const).map(async (language) => {
+    const badFlag = await run(language, await testBrokers(), ["--bogus"]);
+    assertEquals(badFlag.code, 2, badFlag.said);
+    assertMatch(
+      badFlag.said,
+      /^error: (unknown flag|unrecognized arguments:) --bogus \(see: .*--help\)$/,
+    );
+    const down = await run(language, ["127.0.0.1:1"]);
+    assertEquals(down.code, 1, down.said);
+    assertMatch(
+      down.said,
+      new RegExp(
+        `^error: ${LANGUAGES[language].name} cannot consume from billing-group: ` +
+          "cannot reach Kafka at 127\\.0\\.0\\.1:1 \\(no answer in 10 s\\)$",
+      ),
+    );
+  }));
+});
 
 Deno.test("python, java and typescript share one group with roundrobin: one partition each", async () => {
   const brokers = await testBrokers();
