@@ -14,6 +14,7 @@
  */
 import { brokerPaths, findJava } from "./broker.ts";
 import { LabError } from "./cli.ts";
+import { memberFlags } from "./processes.ts";
 import { type ChildHandle, isNotFound, listFiles, runCommand, spawnProcess } from "./runtime.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -63,30 +64,6 @@ export interface MemberLauncher {
 }
 
 /**
- * The flags both twins take (`--group`, `--name`, ...), from the options.
- *
- * @example
- * ```ts
- * memberFlags({ groupId: "billing-group", name: "Py", brokers: ["localhost:9092"] });
- * // ["--group", "billing-group", "--name", "Py", "--brokers", "localhost:9092", "--assignor", "range"]
- * ```
- */
-export function memberFlags(options: PolyglotMemberOptions): string[] {
-  return [
-    "--group",
-    options.groupId,
-    "--name",
-    options.name,
-    "--brokers",
-    options.brokers.join(","),
-    "--assignor",
-    options.assignor ?? "range",
-    ...(options.topic ? ["--topic", options.topic] : []),
-    ...(options.extraArgs ?? []),
-  ];
-}
-
-/**
  * Starts a member with `launcher` and collects its lines. Resolves at once;
  * watch `lines` (or use {@linkcode lastAssignment}) to see it join.
  *
@@ -104,7 +81,8 @@ export function spawnPolyglotMember(
   const lines: string[] = [];
   let child: ChildHandle;
   try {
-    child = spawnProcess(launcher.command, [...launcher.args, ...memberFlags(options)], {
+    const flags = memberFlags({ ...options, assignor: options.assignor ?? "range" });
+    child = spawnProcess(launcher.command, [...launcher.args, ...flags], {
       env: launcher.env,
       onLine: (line) => {
         lines.push(line);

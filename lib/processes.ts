@@ -49,6 +49,43 @@ export interface MemberProcess {
   kill(): Promise<number>;
 }
 
+/** What every member takes on its command line, in any language. */
+export interface MemberFlagOptions {
+  groupId: string;
+  name: string;
+  brokers: string[];
+  topic?: string;
+  /** `--assignor`, when given. */
+  assignor?: string;
+  /** More flags, after these. */
+  extraArgs?: string[];
+}
+
+/**
+ * The flags every member takes, whatever its language (`scripts/consumer.ts`,
+ * `python/consumer.py`, `java/Consumer.java` share them): `--group`, `--name`,
+ * `--brokers`, then `--topic` and `--assignor` when given, then `extraArgs`.
+ *
+ * @example
+ * ```ts
+ * memberFlags({ groupId: "billing-group", name: "Py", brokers: ["localhost:9092"], assignor: "range" });
+ * // ["--group", "billing-group", "--name", "Py", "--brokers", "localhost:9092", "--assignor", "range"]
+ * ```
+ */
+export function memberFlags(options: MemberFlagOptions): string[] {
+  return [
+    "--group",
+    options.groupId,
+    "--name",
+    options.name,
+    "--brokers",
+    options.brokers.join(","),
+    ...(options.topic ? ["--topic", options.topic] : []),
+    ...(options.assignor ? ["--assignor", options.assignor] : []),
+    ...(options.extraArgs ?? []),
+  ];
+}
+
 function spawnScript(
   script: string,
   args: string[],
@@ -82,16 +119,9 @@ export async function spawnMember(
   const lines: string[] = [];
   const assigned = Promise.withResolvers<void>();
   const child = spawnScript("consumer.ts", [
-    "--group",
-    options.groupId,
-    "--name",
-    options.name,
-    "--brokers",
-    options.brokers.join(","),
-    ...(options.topic ? ["--topic", options.topic] : []),
+    ...memberFlags(options),
     "--record",
     recordFile,
-    ...(options.extraArgs ?? []),
   ], (line) => {
     lines.push(line);
     options.onLine?.(line);
