@@ -12,10 +12,23 @@
  * what Kafka's `RangeAssignor` and `RoundRobinAssignor` compute, so whichever
  * member leads, the split is the same. Their metadata is the standard consumer
  * protocol (version 0: subscribed topics, user data), which every client reads.
+ * As leader they skip a topic that does not exist and give nothing to a member
+ * whose metadata they cannot read, as Kafka's leaders do.
+ *
+ * One difference: Kafka's assignors order static members (those with a
+ * `group.instance.id`) first, by instance id. kafkajs has no static membership
+ * and does not tell an assigner the members' instance ids, so these order by
+ * member id only; with a static Java or librdkafka member in the group, which
+ * partitions each member gets can differ from the split that member would make.
  *
  * @module
  */
-import { AssignerProtocol, type PartitionAssigner, PartitionAssigners } from "kafkajs";
+import {
+  AssignerProtocol,
+  type Cluster,
+  type PartitionAssigner,
+  PartitionAssigners,
+} from "kafkajs";
 import { Buffer } from "node:buffer";
 import { UsageError } from "./cli.ts";
 
@@ -112,6 +125,56 @@ export function roundRobinAssign(
   return assignment;
 }
 
+/**
+ * The topics a member subscribed to, from its join metadata; none when the
+ * metadata cannot be read, so such a member gets no partitions (librdkafka's
+ * leader ignores it too) instead of failing every rebalance of the group.
+ */
+function subscribedTopics(memberMetadata: Buffer): string[] {
+  try {
+    return AssignerProtocol.MemberMetadata.decode(memberMetadata)?.topics ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/** kafkajs errors for a topic the leader cannot see: it does not exist, or is not readable. */
+const UNSEEN_TOPIC_ERRORS = [
+  "UNKNOWN_TOPIC_OR_PARTITION",
+  "INVALID_TOPIC_EXCEPTION",
+  "TOPIC_AUTHORIZATION_FAILED",
+];
+const isUnseenTopic = (error: unknown) =>
+  UNSEEN_TOPIC_ERRORS.includes((error as { type?: string }).type ?? "");
+
+/**
+ * Partition counts of `topics`, as the leader's metadata has them. A topic
+ * that does not exist (or that the leader may not read) is left out, so the
+ * assignors skip it as Kafka's do; kafkajs fails the whole metadata request
+ * for it, so then the topics are added one at a time.
+ */
+async function partitionCounts(
+  cluster: Cluster,
+  topics: string[],
+): Promise<Record<string, number>> {
+  try {
+    await cluster.addMultipleTargetTopics(topics);
+  } catch (error) {
+    if (!isUnseenTopic(error)) throw error;
+    for (const topic of topics) {
+      await cluster.addTargetTopic(topic).catch((e) => {
+        if (!isUnseenTopic(e)) throw e;
+      });
+    }
+  }
+  const counts: Record<string, number> = {};
+  for (const topic of topics) {
+    const partitions = cluster.findTopicPartitionMetadata(topic);
+    if (partitions.length > 0) counts[topic] = partitions.length;
+  }
+  return counts;
+}
+
 function standardAssigner(
   name: "range" | "roundrobin",
   assign: typeof rangeAssign,
@@ -122,17 +185,11 @@ function standardAssigner(
     async assign({ members }) {
       const subscriptions = members.map((m) => ({
         memberId: m.memberId,
-        topics: AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics ?? [],
+        topics: subscribedTopics(m.memberMetadata),
       }));
       // The leader assigns every member's topics, not only its own (as Kafka does).
       const topics = [...new Set(subscriptions.flatMap((s) => s.topics))];
-      await cluster.addMultipleTargetTopics(topics);
-      const partitionsPerTopic: Record<string, number> = {};
-      for (const topic of topics) {
-        const partitions = cluster.findTopicPartitionMetadata(topic);
-        if (partitions.length > 0) partitionsPerTopic[topic] = partitions.length;
-      }
-      const assignment = assign(subscriptions, partitionsPerTopic);
+      const assignment = assign(subscriptions, await partitionCounts(cluster, topics));
       return Object.entries(assignment).map(([memberId, owned]) => ({
         memberId,
         memberAssignment: AssignerProtocol.MemberAssignment.encode({

@@ -1,9 +1,12 @@
 /**
  * Kafka's standard assignors, computed as Kafka computes them (the examples
  * in the javadoc of RangeAssignor and RoundRobinAssignor among them), and
- * their protocol names and metadata as other clients read them.
+ * their protocol names and metadata as other clients read them; and, as the
+ * group's leader against the real broker, what they do with a topic that does
+ * not exist and a member whose metadata they cannot read.
  */
-import { AssignerProtocol } from "kafkajs";
+import { AssignerProtocol, type Cluster } from "kafkajs";
+import { Buffer } from "node:buffer";
 import {
   assignerFor,
   assignorFlag,
@@ -13,7 +16,9 @@ import {
   type Subscription,
 } from "../lib/assignors.ts";
 import { UsageError } from "../lib/cli.ts";
+import { createKafka } from "../lib/config.ts";
 import { assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import { freshTopic, testBrokers, uniqueName } from "./harness.ts";
 
 const members = (ids: string[], topics = ["t"]): Subscription[] =>
   ids.map((memberId) => ({ memberId, topics }));
@@ -116,4 +121,40 @@ Deno.test("--assignor is checked, and the mismatch explanation names the fix", (
     explainInconsistentProtocol("billing-group", "kafkajs", "range"),
     /INCONSISTENT_GROUP_PROTOCOL.*'range'.*'RoundRobinAssigner'.*--assignor range$/,
   );
+});
+
+Deno.test("as leader, the assigners skip a topic that does not exist and a member they cannot read, as Kafka's leaders do", async () => {
+  const brokers = await testBrokers();
+  const topic = await freshTopic("assign");
+  // The real kafkajs cluster a member's assigners get, connected to the real broker.
+  let cluster: Cluster | undefined;
+  const consumer = createKafka({ brokers, clientId: "lab-test" }).consumer({
+    groupId: uniqueName("assign"),
+    partitionAssigners: [(context) => {
+      cluster = context.cluster;
+      return assignerFor("range")(context);
+    }],
+  });
+  await consumer.connect();
+  try {
+    const joined = (topics: string[]) =>
+      AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) });
+    const members = [
+      { memberId: "a", memberMetadata: joined([topic]) },
+      { memberId: "b", memberMetadata: joined([topic, uniqueName("no-such-topic")]) },
+      { memberId: "c", memberMetadata: Buffer.from([0, 0]) }, // unreadable
+    ];
+    const expected = { range: { a: [0, 1], b: [2] }, roundrobin: { a: [0, 2], b: [1] } };
+    for (const name of ["range", "roundrobin"] as const) {
+      const assigner = assignerFor(name)({ cluster: cluster!, groupId: "g", logger: {} as never });
+      const assigned = await assigner.assign({ members, topics: [topic] });
+      const owned = Object.fromEntries(assigned.map(({ memberId, memberAssignment }) => [
+        memberId,
+        AssignerProtocol.MemberAssignment.decode(memberAssignment)!.assignment[topic] ?? [],
+      ]));
+      assertEquals(owned, { ...expected[name], c: [] }, name);
+    }
+  } finally {
+    await consumer.disconnect();
+  }
 });
