@@ -10,8 +10,9 @@
  * - --assignor range|roundrobin: partition.assignment.strategy, Kafka's RangeAssignor or
  *   RoundRobinAssignor (protocol names "range" and "roundrobin", as the lab's
  *   --assignor range|roundrobin and librdkafka's);
- * - group.protocol=classic: Kafka 4's new consumer protocol (KIP-848) lets the broker
- *   assign partitions itself and cannot share a group with kafkajs members;
+ * - group.protocol=classic, the protocol kafkajs and librdkafka speak, in which the group's
+ *   leader runs the assignor: with Kafka 4's new consumer protocol (KIP-848) the broker
+ *   assigns partitions itself and ignores every member's assignor;
  * - the lab's member timing (1 s heartbeat, 10 s session timeout), client.id java-<name>;
  * - "<name> assigned: partitions 0, 2" after every rebalance (ConsumerRebalanceListener);
  * - a bounded run: --max-messages N, --run-seconds S; Ctrl+C or SIGTERM leaves the group

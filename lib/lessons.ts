@@ -65,6 +65,14 @@ const TWIN_NAMES: Record<TwinLanguage, string> = {
   java: "Java consumer",
 };
 
+/** Options of {@linkcode Lab.pythonAndTypeScript}. */
+export interface PolyglotOptions {
+  /** Who joins first and so leads, running the assignor for both (default `python`). */
+  leader?: "python" | "typescript";
+  /** Orders to produce once the group has settled (default 30). */
+  orders?: number;
+}
+
 /** Options of {@linkcode Lab.runGroup}. */
 export interface RunGroupOptions {
   /** Orders to produce once the group has settled (default 10). */
@@ -448,17 +456,22 @@ export class Lab {
   /**
    * The seed's Python consumer (confluent-kafka, `python/consumer.py`) and a
    * lab member in one group, both with Kafka's standard `assignor`: how they
-   * split the partitions and the orders. With `assignor: "kafkajs"` the lab
-   * member offers kafkajs's own `RoundRobinAssigner` instead, which the broker
-   * refuses next to Python's `range`: the member's one-line explanation is shown.
+   * split the partitions and the orders, and who led (the first to join, which
+   * `leader` picks: the leader runs the assignor for everyone). With
+   * `assignor: "kafkajs"` the lab member offers kafkajs's own
+   * `RoundRobinAssigner` instead, which the broker refuses next to Python's
+   * `range`: the member's one-line explanation is shown.
    */
   async pythonAndTypeScript(
     groupId: string,
     assignor: "range" | "roundrobin" | "kafkajs",
-    orders = POLYGLOT_ORDERS,
+    { leader = "python", orders = POLYGLOT_ORDERS }: PolyglotOptions = {},
   ): Promise<void> {
     if (assignor !== "kafkajs") {
-      await this.#polyglotGroup(groupId, assignor, ["python"], orders, `assignor '${assignor}'`);
+      await this.#polyglotGroup(groupId, assignor, ["python"], orders, {
+        title: `assignor '${assignor}'`,
+        typescriptFirst: leader === "typescript",
+      });
       return;
     }
     await this.#startAtEnd(groupId);
@@ -492,32 +505,48 @@ export class Lab {
     assignor: "range" | "roundrobin" = "roundrobin",
     orders = POLYGLOT_ORDERS,
   ): Promise<void> {
-    await this.#polyglotGroup(
-      groupId,
-      assignor,
-      ["python", "java"],
-      orders,
-      `Python, Java and TypeScript with '${assignor}'`,
-    );
+    await this.#polyglotGroup(groupId, assignor, ["python", "java"], orders, {
+      title: `Python, Java and TypeScript with '${assignor}'`,
+      typescriptFirst: false,
+    });
   }
 
   /**
-   * Starts the seed's consumer in each of `languages` and, once the first has
-   * joined (it leads), a lab member, all with `assignor`; waits until
+   * Starts the seed's consumer in each of `languages` and a lab member, all
+   * with `assignor`: the lab member first when `typescriptFirst` (it leads),
+   * else once the first of the others has joined (that one leads). Waits until
    * the group has settled, produces `orders`, waits for them (20 s at most),
-   * stops everyone, and shows who owned and consumed what.
+   * stops everyone, and shows who led, owned and consumed what.
    */
   async #polyglotGroup(
     groupId: string,
     assignor: "range" | "roundrobin",
     languages: TwinLanguage[],
     orders: number,
-    title: string,
+    { title, typescriptFirst }: { title: string; typescriptFirst: boolean },
   ): Promise<void> {
     await this.#startAtEnd(groupId);
     const members: { name: string; client: string; lines: string[] }[] = [];
     const stops: (() => Promise<number>)[] = [];
+    const startTypescript = async () => {
+      const typescript = await spawnMember({
+        groupId,
+        name: "TypeScript member",
+        brokers: this.brokers,
+        topic: this.topic,
+        extraArgs: ["--assignor", assignor],
+      });
+      stops.push(typescript.stop);
+      members.push({
+        name: "TypeScript member",
+        client: "kafkajs + lab assignor",
+        lines: typescript.lines,
+      });
+    };
     try {
+      // The first member to join leads the group; the lab member's start resolves once it
+      // has joined, the others' at once, so the first of them is waited for here.
+      if (typescriptFirst) await startTypescript();
       for (const language of languages) {
         const member = await TWINS[language].spawn({
           groupId,
@@ -532,29 +561,20 @@ export class Lab {
           client: TWINS[language].client,
           lines: member.lines,
         });
+        if (
+          members.length === 1 &&
+          !(await until(() => lastAssignment(member.lines) !== undefined, 30_000))
+        ) {
+          throw new LabError(
+            `the ${members[0].name} did not join within 30 s: ${
+              member.lines.at(-1) ?? "no output"
+            }`,
+          );
+        }
       }
-      // The others start meanwhile (Java takes ~1.5 s); which of them leads changes nothing.
-      if (!(await until(() => lastAssignment(members[0].lines) !== undefined, 30_000))) {
-        throw new LabError(
-          `the ${members[0].name} did not join within 30 s: ${
-            members[0].lines.at(-1) ?? "no output"
-          }`,
-        );
-      }
-      const typescript = await spawnMember({
-        groupId,
-        name: "TypeScript member",
-        brokers: this.brokers,
-        topic: this.topic,
-        extraArgs: ["--assignor", assignor],
-      });
-      stops.push(typescript.stop);
-      members.push({
-        name: "TypeScript member",
-        client: "kafkajs + lab assignor",
-        lines: typescript.lines,
-      });
+      if (!typescriptFirst) await startTypescript();
       await this.#withAdmin((admin) => this.#settle(admin, groupId, members.length));
+      const leader = members[0].name;
       const ranges = await this.#produceRanges(orders);
       const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
       const consumed = () => members.reduce((n, m) => n + messagesIn(m.lines).length, 0);
@@ -562,8 +582,14 @@ export class Lab {
       const owned = members.map((m) => ({ ...m, partitions: lastAssignment(m.lines) ?? [] }));
       await show(
         new Table(
-          ["MEMBER", "CLIENT", "PARTITIONS", "MESSAGES"],
-          owned.map((m) => [m.name, m.client, m.partitions.join(", "), messagesIn(m.lines).length]),
+          ["MEMBER", "CLIENT", "ROLE", "PARTITIONS", "MESSAGES"],
+          owned.map((m) => [
+            m.name,
+            m.client,
+            m.name === leader ? `leader (ran ${assignor})` : "member",
+            m.partitions.join(", "),
+            messagesIn(m.lines).length,
+          ]),
           `Group ${groupId}, ${title}: ${expected} new orders`,
         ),
         this.#diagram(groupId, owned),

@@ -206,12 +206,20 @@ const lessonChecks: Record<string, (nb: ExecutedNotebook) => void> = {
   "06-the-seed-in-python-and-typescript.ipynb": (nb) => {
     assertMatch(outputWith(nb, "got message"), /^Consumer [12] got message: \{"order_id":"\d+"/m);
     outputWith(nb, /Verdict: OK: all 10 messages consumed, none duplicated/);
-    for (const assignor of ["range", "roundrobin"]) {
+    // Python leads the range group, the lab member the roundrobin group (it joins first there).
+    const leaders = { range: "Python consumer", roundrobin: "TypeScript member" };
+    for (const assignor of ["range", "roundrobin"] as const) {
       const table = outputWith(nb, `assignor '${assignor}': 30 new orders`);
       const rows = table.split("\n").filter((l) =>
         / member|consumer {2}/.test(l) && /\d\s*$/.test(l)
       );
-      const partitions = rows.map((r) => r.split(/\s{2,}/)[2]);
+      const roles = rows.map((r) => r.split(/\s{2,}/)).map((cells) => [cells[0], cells[2]]);
+      assertEquals(
+        roles.filter(([, role]) => role === `leader (ran ${assignor})`).map(([name]) => name),
+        [leaders[assignor]],
+        table,
+      );
+      const partitions = rows.map((r) => r.split(/\s{2,}/)[3]);
       assertEquals(rows.length, 2, table);
       assertTrue(partitions.every((p) => /^\d/.test(p)), `both own partitions: ${table}`);
       assertEquals(partitions.join(", ").split(", ").sort(), ["0", "1", "2"], table);
@@ -226,7 +234,7 @@ const lessonChecks: Record<string, (nb: ExecutedNotebook) => void> = {
       .map((l) => l.split(/\s{2,}/))
       .sort((a, b) => a[0].localeCompare(b[0]));
     // roundrobin over the member ids: java-java-consumer-…, python-python-consumer-…, typescript-member-…
-    assertEquals(rows.map((r) => [r[0], r[2]]), [
+    assertEquals(rows.map((r) => [r[0], r[3]]), [
       ["Java consumer", "0"],
       ["Python consumer", "1"],
       ["TypeScript member", "2"],
