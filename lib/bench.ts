@@ -22,6 +22,7 @@ import { GroupMember, waitForMembers } from "./member.ts";
 import { type MemberProcess, spawnMember } from "./processes.ts";
 import { ensureTopic } from "./topic.ts";
 import { runCommand, scriptRunner, spawnProcess } from "./runtime.ts";
+import { fileURLToPath } from "node:url";
 
 /** One measured figure. */
 export interface BenchRow {
@@ -473,7 +474,7 @@ export async function benchColdStart(ctx: BenchContext): Promise<BenchRow[]> {
   let firstMessageMs = 0;
   const demo = spawnProcess(runner, [
     ...runnerArgs,
-    new URL("../scripts/demo.ts", import.meta.url).pathname,
+    fileURLToPath(new URL("../scripts/demo.ts", import.meta.url)),
     "--count",
     "3",
     "--interval-ms",
@@ -511,7 +512,7 @@ export async function benchSuite(ctx: BenchContext): Promise<BenchRow[]> {
   ctx.say("test suite: running deno task test (about 3 minutes)...");
   const started = Date.now();
   const out = await runCommand(requireDeno("deno task bench suite"), ["task", "test"], {
-    cwd: new URL("../", import.meta.url).pathname,
+    cwd: fileURLToPath(new URL("../", import.meta.url)),
     env: { NO_COLOR: "1", KAFKA_BROKERS: ctx.brokers.join(",") },
   });
   const wall = Date.now() - started;

@@ -24,8 +24,9 @@ import {
   spawnProcess,
   writeTextFile,
 } from "./runtime.ts";
+import { fileURLToPath } from "node:url";
 
-const PROJECT_ROOT = new URL("../", import.meta.url).pathname;
+const PROJECT_ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /** Where the embedded broker listens and keeps its state. */
 export interface BrokerOptions {

@@ -18,8 +18,9 @@ import {
   runCommand,
   writeTextFile,
 } from "./runtime.ts";
+import { fileURLToPath } from "node:url";
 
-const ROOT = new URL("../", import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const VENV = `${ROOT}.venv`;
 /** The project venv's `jupyter` command. */
 export const JUPYTER_COMMAND = `${VENV}/bin/jupyter`;

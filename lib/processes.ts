@@ -10,8 +10,9 @@
 import { newRunRecord, readRecords } from "./records.ts";
 import { clientIdFor, type MemberEvent } from "./member.ts";
 import { type ChildHandle, scriptRunner, type Signal, spawnProcess } from "./runtime.ts";
+import { fileURLToPath } from "node:url";
 
-const SCRIPTS = new URL("../scripts/", import.meta.url).pathname;
+const SCRIPTS = fileURLToPath(new URL("../scripts/", import.meta.url));
 
 /** Options for {@linkcode spawnMember}. */
 export interface SpawnMemberOptions {

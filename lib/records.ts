@@ -15,6 +15,7 @@ import {
   pid,
   readTextFile,
 } from "./runtime.ts";
+import { fileURLToPath } from "node:url";
 
 /**
  * Where members keep their run records unless told otherwise:
@@ -26,7 +27,7 @@ import {
  * ```
  */
 export function runsDir(groupId: string): string {
-  const root = env("LAB_RUNS_DIR") ?? new URL("../.lab/runs", import.meta.url).pathname;
+  const root = env("LAB_RUNS_DIR") ?? fileURLToPath(new URL("../.lab/runs", import.meta.url));
   return `${root}/${groupId.replace(/[^A-Za-z0-9._-]/g, "_")}`;
 }
 

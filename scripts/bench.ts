@@ -20,6 +20,7 @@ import {
   scaleOutChart,
 } from "../lib/bench.ts";
 import { args, machineSummary, mkdirp, writeTextFile } from "../lib/runtime.ts";
+import { fileURLToPath } from "node:url";
 
 const BENCHES = ["throughput", "scaleout", "rebalance", "coldstart", "suite"] as const;
 
@@ -57,7 +58,7 @@ await runMain(async () => {
   }
   const machine = machineSummary();
   const table = markdownTable(rows);
-  const dir = new URL("../bench/results/", import.meta.url).pathname;
+  const dir = fileURLToPath(new URL("../bench/results/", import.meta.url));
   await mkdirp(dir);
   await writeTextFile(
     `${dir}results.md`,

@@ -10,6 +10,7 @@ import { parseFlags, requireDeno, runMain, UsageError } from "../lib/cli.ts";
 import { brokerAnswers, resolveBrokers } from "../lib/config.ts";
 import { ensureJupyter, JUPYTER_COMMAND, JUPYTER_DIR, jupyterEnv } from "../lib/jupyter.ts";
 import { args, env, spawnProcess } from "../lib/runtime.ts";
+import { fileURLToPath } from "node:url";
 
 await runMain(async () => {
   const { positionals } = parseFlags(args(), "deno task kernel|notebook", {}, {
@@ -32,7 +33,7 @@ await runMain(async () => {
   if (!(await brokerAnswers(brokers, 3000)) && !env("KAFKA_BROKERS")) {
     await startBroker({ onProgress: progress });
   }
-  const notebooks = new URL("../notebooks", import.meta.url).pathname;
+  const notebooks = fileURLToPath(new URL("../notebooks", import.meta.url));
   const jupyter = spawnProcess(JUPYTER_COMMAND, ["lab", notebooks, ...positionals.slice(1)], {
     env: jupyterEnv(),
     inheritStdio: true,

@@ -11,8 +11,9 @@ import { messagesIn } from "../lib/polyglot.ts";
 import { produceOrders } from "../lib/producer.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { freshTopic, runScript, testBrokers, uniqueName } from "./harness.ts";
+import { fileURLToPath } from "node:url";
 
-const ROOT = new URL("../", import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 function findBun(): string | undefined {
   const candidates = [

@@ -13,6 +13,7 @@ import { brokerAddress, brokerPaths, startBroker } from "../lib/broker.ts";
 import { createKafka } from "../lib/config.ts";
 import { ensureTopic } from "../lib/topic.ts";
 import { scriptRunner } from "../lib/runtime.ts";
+import { fileURLToPath } from "node:url";
 
 let brokers: Promise<string[]> | undefined;
 
@@ -75,7 +76,7 @@ export async function runScript(
   const out = await new Deno.Command(runner[0], {
     args: [
       ...runner.slice(1),
-      new URL(`../scripts/${script}`, import.meta.url).pathname,
+      fileURLToPath(new URL(`../scripts/${script}`, import.meta.url)),
       ...args,
     ],
     env: { NO_COLOR: "1", ...env },

@@ -6,8 +6,9 @@
 import { type ExecutedNotebook, executeNotebook } from "../lib/jupyter.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { testBrokers } from "./harness.ts";
+import { fileURLToPath } from "node:url";
 
-const NOTEBOOKS = new URL("../notebooks/", import.meta.url).pathname;
+const NOTEBOOKS = fileURLToPath(new URL("../notebooks/", import.meta.url));
 const files = [...Deno.readDirSync(NOTEBOOKS)]
   .map((e) => e.name)
   .filter((n) => n.endsWith(".ipynb"))

@@ -12,8 +12,9 @@ import { type MemberProcess, spawnMember } from "../lib/processes.ts";
 import { produceOrders } from "../lib/producer.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName } from "./harness.ts";
+import { fileURLToPath } from "node:url";
 
-const CONSUMER = new URL("../scripts/consumer.ts", import.meta.url).pathname;
+const CONSUMER = fileURLToPath(new URL("../scripts/consumer.ts", import.meta.url));
 
 // confluent-kafka is in jupyter/requirements.txt; this installs it when a run has not yet.
 await ensureJupyter("requirements.txt");

@@ -1,12 +1,14 @@
 /**
  * Portability: the library and the scripts use only Node's built-ins and web
  * APIs, which Deno and Bun both provide; the runtime-specific bits live in one
- * module, lib/runtime.ts. (tests/bun_test.ts runs the scripts on Bun.)
+ * module, lib/runtime.ts; file paths survive a space in the project's folder.
+ * (tests/bun_test.ts runs the scripts on Bun.)
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { assertEquals } from "./assert.ts";
+import { fileURLToPath } from "node:url";
 
-const ROOT = new URL("../", import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /** `Deno.<something>` in code, not in a comment or a string. */
 function denoApiUses(path: string): string[] {
@@ -27,6 +29,18 @@ Deno.test("only lib/runtime.ts uses Deno's own APIs in lib/ and scripts/", () =>
     [],
     "Deno.* outside lib/runtime.ts: move it behind lib/runtime.ts (node: built-ins)",
   );
+});
+
+Deno.test("file paths come from fileURLToPath, so the lab runs from a folder with a space", () => {
+  // new URL(...).pathname keeps "%20" for a space: every spawned script is then "not found".
+  const uses = ["lib", "scripts", "tests"].flatMap((dir) =>
+    readdirSync(`${ROOT}${dir}`).filter((f) => f.endsWith(".ts")).flatMap((f) =>
+      readFileSync(`${ROOT}${dir}/${f}`, "utf8").split("\n").flatMap((line, i) =>
+        /import\.meta\.url\)\.pathname/.test(line) ? [`${dir}/${f}:${i + 1}`] : []
+      )
+    )
+  );
+  assertEquals(uses, [], "use fileURLToPath(new URL(..., import.meta.url)) from node:url");
 });
 
 Deno.test("package.json (Bun) pins the same npm packages and versions as deno.json's imports", () => {

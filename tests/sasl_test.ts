@@ -8,8 +8,9 @@ import { startBroker, stopBroker } from "../lib/broker.ts";
 import { securityFromEnv } from "../lib/config.ts";
 import { assertEquals, assertMatch, assertThrows, assertTrue } from "./assert.ts";
 import { uniqueName } from "./harness.ts";
+import { fileURLToPath } from "node:url";
 
-const SCRIPTS = new URL("../scripts/", import.meta.url).pathname;
+const SCRIPTS = fileURLToPath(new URL("../scripts/", import.meta.url));
 const PASSWORD = "lab-Secret-42";
 
 async function run(
