@@ -21,8 +21,7 @@ import { allPartitionsOwned, timeRebalance, waitForGroup } from "./groups.ts";
 import { GroupMember, waitForMembers } from "./member.ts";
 import { type MemberProcess, spawnMember } from "./processes.ts";
 import { ensureTopic } from "./topic.ts";
-import { runCommand, scriptRunner, spawnProcess } from "./runtime.ts";
-import { fileURLToPath } from "node:url";
+import { projectPath, runCommand, scriptRunner, spawnProcess } from "./runtime.ts";
 
 /** One measured figure. */
 export interface BenchRow {
@@ -474,7 +473,7 @@ export async function benchColdStart(ctx: BenchContext): Promise<BenchRow[]> {
   let firstMessageMs = 0;
   const demo = spawnProcess(runner, [
     ...runnerArgs,
-    fileURLToPath(new URL("../scripts/demo.ts", import.meta.url)),
+    projectPath("scripts/demo.ts"),
     "--count",
     "3",
     "--interval-ms",
@@ -512,7 +511,7 @@ export async function benchSuite(ctx: BenchContext): Promise<BenchRow[]> {
   ctx.say("test suite: running deno task test (about 3 minutes)...");
   const started = Date.now();
   const out = await runCommand(requireDeno("deno task bench suite"), ["task", "test"], {
-    cwd: fileURLToPath(new URL("../", import.meta.url)),
+    cwd: projectPath(),
     env: { NO_COLOR: "1", KAFKA_BROKERS: ctx.brokers.join(",") },
   });
   const wall = Date.now() - started;

@@ -18,15 +18,15 @@ import {
   killProcess,
   mkdirp,
   processAlive,
+  projectPath,
   readTextFile,
   remove,
   runCommand,
   spawnProcess,
   writeTextFile,
 } from "./runtime.ts";
-import { fileURLToPath } from "node:url";
 
-const PROJECT_ROOT = fileURLToPath(new URL("../", import.meta.url));
+const PROJECT_ROOT = projectPath();
 
 /** Where the embedded broker listens and keeps its state. */
 export interface BrokerOptions {

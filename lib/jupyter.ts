@@ -13,14 +13,14 @@ import {
   exists,
   isNotFound,
   makeTempDir,
+  projectPath,
   readTextFile,
   remove,
   runCommand,
   writeTextFile,
 } from "./runtime.ts";
-import { fileURLToPath } from "node:url";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const ROOT = projectPath();
 const VENV = `${ROOT}.venv`;
 /** The project venv's `jupyter` command. */
 export const JUPYTER_COMMAND = `${VENV}/bin/jupyter`;

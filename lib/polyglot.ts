@@ -15,10 +15,16 @@
 import { brokerPaths, findJava } from "./broker.ts";
 import { LabError } from "./cli.ts";
 import { memberFlags } from "./processes.ts";
-import { type ChildHandle, isNotFound, listFiles, runCommand, spawnProcess } from "./runtime.ts";
-import { fileURLToPath } from "node:url";
+import {
+  type ChildHandle,
+  isNotFound,
+  listFiles,
+  projectPath,
+  runCommand,
+  spawnProcess,
+} from "./runtime.ts";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const ROOT = projectPath();
 /** The seed's consumer, with flags: `python/consumer.py`. */
 export const PYTHON_CONSUMER = `${ROOT}python/consumer.py`;
 /** The project venv's Python, where `deno task kernel` installs confluent-kafka. */

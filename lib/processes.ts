@@ -9,10 +9,15 @@
  */
 import { newRunRecord, readRecords } from "./records.ts";
 import { clientIdFor, type MemberEvent } from "./member.ts";
-import { type ChildHandle, scriptRunner, type Signal, spawnProcess } from "./runtime.ts";
-import { fileURLToPath } from "node:url";
+import {
+  type ChildHandle,
+  projectPath,
+  scriptRunner,
+  type Signal,
+  spawnProcess,
+} from "./runtime.ts";
 
-const SCRIPTS = fileURLToPath(new URL("../scripts/", import.meta.url));
+const SCRIPTS = projectPath("scripts/");
 
 /** Options for {@linkcode spawnMember}. */
 export interface SpawnMemberOptions {

@@ -13,9 +13,9 @@ import {
   listFiles,
   mkdirp,
   pid,
+  projectPath,
   readTextFile,
 } from "./runtime.ts";
-import { fileURLToPath } from "node:url";
 
 /**
  * Where members keep their run records unless told otherwise:
@@ -27,7 +27,7 @@ import { fileURLToPath } from "node:url";
  * ```
  */
 export function runsDir(groupId: string): string {
-  const root = env("LAB_RUNS_DIR") ?? fileURLToPath(new URL("../.lab/runs", import.meta.url));
+  const root = env("LAB_RUNS_DIR") ?? projectPath(".lab/runs");
   return `${root}/${groupId.replace(/[^A-Za-z0-9._-]/g, "_")}`;
 }
 

@@ -14,6 +14,7 @@ import process from "node:process";
 import fs from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 
@@ -441,6 +442,20 @@ export function isFileSync(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A path inside the project's folder (`relative` to its root; a trailing `/`
+ * is kept), whatever module asks and wherever the project is: a file path,
+ * never `URL.pathname`, which keeps a space in the folder's name as `%20`.
+ *
+ * @example
+ * ```ts
+ * projectPath("scripts/consumer.ts"); // "/home/me/consumer-group-lab/scripts/consumer.ts"
+ * ```
+ */
+export function projectPath(relative = ""): string {
+  return fileURLToPath(new URL(`../${relative}`, import.meta.url));
 }
 
 /**

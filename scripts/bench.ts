@@ -19,8 +19,7 @@ import {
   markdownTable,
   scaleOutChart,
 } from "../lib/bench.ts";
-import { args, machineSummary, mkdirp, writeTextFile } from "../lib/runtime.ts";
-import { fileURLToPath } from "node:url";
+import { args, machineSummary, mkdirp, projectPath, writeTextFile } from "../lib/runtime.ts";
 
 const BENCHES = ["throughput", "scaleout", "rebalance", "coldstart", "suite"] as const;
 
@@ -58,7 +57,7 @@ await runMain(async () => {
   }
   const machine = machineSummary();
   const table = markdownTable(rows);
-  const dir = fileURLToPath(new URL("../bench/results/", import.meta.url));
+  const dir = projectPath("bench/results/");
   await mkdirp(dir);
   await writeTextFile(
     `${dir}results.md`,

@@ -9,8 +9,7 @@ import { startBroker } from "../lib/broker.ts";
 import { parseFlags, requireDeno, runMain, UsageError } from "../lib/cli.ts";
 import { brokerAnswers, resolveBrokers } from "../lib/config.ts";
 import { ensureJupyter, JUPYTER_COMMAND, JUPYTER_DIR, jupyterEnv } from "../lib/jupyter.ts";
-import { args, env, spawnProcess } from "../lib/runtime.ts";
-import { fileURLToPath } from "node:url";
+import { args, env, projectPath, spawnProcess } from "../lib/runtime.ts";
 
 await runMain(async () => {
   const { positionals } = parseFlags(args(), "deno task kernel|notebook", {}, {
@@ -33,7 +32,7 @@ await runMain(async () => {
   if (!(await brokerAnswers(brokers, 3000)) && !env("KAFKA_BROKERS")) {
     await startBroker({ onProgress: progress });
   }
-  const notebooks = fileURLToPath(new URL("../notebooks", import.meta.url));
+  const notebooks = projectPath("notebooks");
   const jupyter = spawnProcess(JUPYTER_COMMAND, ["lab", notebooks, ...positionals.slice(1)], {
     env: jupyterEnv(),
     inheritStdio: true,

@@ -11,9 +11,9 @@ import { messagesIn } from "../lib/polyglot.ts";
 import { produceOrders } from "../lib/producer.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { freshTopic, runScript, testBrokers, uniqueName } from "./harness.ts";
-import { fileURLToPath } from "node:url";
+import { projectPath } from "../lib/runtime.ts";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const ROOT = projectPath();
 
 function findBun(): string | undefined {
   const candidates = [

@@ -12,8 +12,7 @@ import type { Admin } from "kafkajs";
 import { brokerAddress, brokerPaths, startBroker } from "../lib/broker.ts";
 import { createKafka } from "../lib/config.ts";
 import { ensureTopic } from "../lib/topic.ts";
-import { scriptRunner } from "../lib/runtime.ts";
-import { fileURLToPath } from "node:url";
+import { projectPath, scriptRunner } from "../lib/runtime.ts";
 
 let brokers: Promise<string[]> | undefined;
 
@@ -76,7 +75,7 @@ export async function runScript(
   const out = await new Deno.Command(runner[0], {
     args: [
       ...runner.slice(1),
-      fileURLToPath(new URL(`../scripts/${script}`, import.meta.url)),
+      projectPath(`scripts/${script}`),
       ...args,
     ],
     env: { NO_COLOR: "1", ...env },

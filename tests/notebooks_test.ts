@@ -6,9 +6,9 @@
 import { type ExecutedNotebook, executeNotebook } from "../lib/jupyter.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { testBrokers } from "./harness.ts";
-import { fileURLToPath } from "node:url";
+import { projectPath } from "../lib/runtime.ts";
 
-const NOTEBOOKS = fileURLToPath(new URL("../notebooks/", import.meta.url));
+const NOTEBOOKS = projectPath("notebooks/");
 const files = [...Deno.readDirSync(NOTEBOOKS)]
   .map((e) => e.name)
   .filter((n) => n.endsWith(".ipynb"))

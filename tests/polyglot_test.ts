@@ -12,9 +12,9 @@ import { type MemberProcess, spawnMember } from "../lib/processes.ts";
 import { produceOrders } from "../lib/producer.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName } from "./harness.ts";
-import { fileURLToPath } from "node:url";
+import { projectPath } from "../lib/runtime.ts";
 
-const CONSUMER = fileURLToPath(new URL("../scripts/consumer.ts", import.meta.url));
+const CONSUMER = projectPath("scripts/consumer.ts");
 
 // confluent-kafka is in jupyter/requirements.txt; this installs it when a run has not yet.
 await ensureJupyter("requirements.txt");
@@ -34,11 +34,13 @@ const EXPECTED = {
   roundrobin: { ts: [1], other: [0, 2] },
 } as const;
 
-/** Resolves with the exit code, or -1 if the process is still running after `ms`. */
-function exitWithin(exited: Promise<number>, ms: number): Promise<number> {
+/** Resolves with the member's exit code, or -1 if it still ran after `ms` (it is then stopped). */
+async function exitWithin(member: PolyglotMember, ms: number): Promise<number> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<number>((r) => timer = setTimeout(() => r(-1), ms));
-  return Promise.race([exited, timeout]).finally(() => clearTimeout(timer));
+  const code = await Promise.race([member.exited, timeout]).finally(() => clearTimeout(timer));
+  if (code === -1) await member.stop();
+  return code;
 }
 
 for (const language of ["python", "java"] as const) {
@@ -185,8 +187,7 @@ for (const language of ["python", "java"] as const) {
         topic,
         assignor: "roundrobin",
       });
-      const code = await exitWithin(other.exited, 30_000);
-      if (code === -1) await other.stop();
+      const code = await exitWithin(other, 30_000);
       assertEquals(code, 1, other.lines.join(" | "));
       // Besides its start line, one line: the explanation (no log lines, no stack trace).
       const said = other.lines.filter((l) => !l.startsWith(`${name} started `));
@@ -212,8 +213,7 @@ Deno.test("the python and java members: a bad flag, a broker that is down: one l
       brokers,
       extraArgs,
     });
-    const code = await exitWithin(member.exited, 30_000);
-    if (code === -1) await member.stop();
+    const code = await exitWithin(member, 30_000);
     return { code, said: member.lines.join("\n") };
   };
   // Both languages at once: the broker that is down takes each its 10 s metadata wait.

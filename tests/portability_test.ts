@@ -6,9 +6,9 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { assertEquals } from "./assert.ts";
-import { fileURLToPath } from "node:url";
+import { projectPath } from "../lib/runtime.ts";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const ROOT = projectPath();
 
 /** `Deno.<something>` in code, not in a comment or a string. */
 function denoApiUses(path: string): string[] {
@@ -31,7 +31,7 @@ Deno.test("only lib/runtime.ts uses Deno's own APIs in lib/ and scripts/", () =>
   );
 });
 
-Deno.test("file paths come from fileURLToPath, so the lab runs from a folder with a space", () => {
+Deno.test("file paths come from projectPath(), so the lab runs from a folder with a space", () => {
   // new URL(...).pathname keeps "%20" for a space: every spawned script is then "not found".
   const uses = ["lib", "scripts", "tests"].flatMap((dir) =>
     readdirSync(`${ROOT}${dir}`).filter((f) => f.endsWith(".ts")).flatMap((f) =>
@@ -40,7 +40,7 @@ Deno.test("file paths come from fileURLToPath, so the lab runs from a folder wit
       )
     )
   );
-  assertEquals(uses, [], "use fileURLToPath(new URL(..., import.meta.url)) from node:url");
+  assertEquals(uses, [], "use projectPath() from lib/runtime.ts (fileURLToPath, not URL.pathname)");
 });
 
 Deno.test("package.json (Bun) pins the same npm packages and versions as deno.json's imports", () => {

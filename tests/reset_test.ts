@@ -4,7 +4,7 @@ import { produceOrders } from "../lib/producer.ts";
 import { applyReset, parseDuration, planReset } from "../lib/reset.ts";
 import { assertEquals, assertMatch, assertRejects, assertThrows } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
-import { fileURLToPath } from "node:url";
+import { projectPath } from "../lib/runtime.ts";
 
 /** A group that has read `count` orders of a fresh topic and committed, now with no members. */
 async function committedGroup(count: number) {
@@ -78,7 +78,7 @@ Deno.test("reset-offsets reads ISO durations and rejects bad flags with exit 2",
   assertEquals(parseDuration("P1DT2H3M4S"), ((24 + 2) * 60 + 3) * 60_000 + 4_000);
   assertThrows(() => parseDuration("10m"));
   assertThrows(() => parseDuration("PT"));
-  const script = fileURLToPath(new URL("../scripts/reset_offsets.ts", import.meta.url));
+  const script = projectPath("scripts/reset_offsets.ts");
   for (
     const args of [["--group", "g", "--to-earliest", "--to-latest"], [
       "--group",

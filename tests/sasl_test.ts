@@ -8,9 +8,9 @@ import { startBroker, stopBroker } from "../lib/broker.ts";
 import { securityFromEnv } from "../lib/config.ts";
 import { assertEquals, assertMatch, assertThrows, assertTrue } from "./assert.ts";
 import { uniqueName } from "./harness.ts";
-import { fileURLToPath } from "node:url";
+import { projectPath } from "../lib/runtime.ts";
 
-const SCRIPTS = fileURLToPath(new URL("../scripts/", import.meta.url));
+const SCRIPTS = projectPath("scripts/");
 const PASSWORD = "lab-Secret-42";
 
 async function run(
