@@ -11,7 +11,7 @@
  * @module
  */
 import { LabError } from "./cli.ts";
-import { brokerAnswers } from "./config.ts";
+import { kafkaPort, probeBroker, type ProbeResult, type Security } from "./config.ts";
 import {
   env,
   exists,
@@ -27,6 +27,8 @@ import {
 } from "./runtime.ts";
 
 const PROJECT_ROOT = projectPath();
+/** The lab's client listener is PLAINTEXT, whatever KAFKA_SSL / KAFKA_SASL_* set for clients. */
+const PLAINTEXT: Security = {};
 
 /** Where the embedded broker listens and keeps its state. */
 export interface BrokerOptions {
@@ -79,7 +81,7 @@ export interface BrokerPaths {
  * ```
  */
 export function brokerPaths(options: BrokerOptions = {}): BrokerPaths {
-  const port = options.port ?? Number(env("KAFKA_PORT") ?? 9092);
+  const port = options.port ?? kafkaPort();
   const stateDir = options.dataDir ?? env("LAB_BROKER_DIR") ??
     `${PROJECT_ROOT}.lab/broker`;
   return {
@@ -335,6 +337,8 @@ export interface BrokerStatus {
   pid?: number;
   /** A broker answered a metadata request at the address. */
   answering: boolean;
+  /** What the probe of the address found. */
+  found: ProbeResult;
   logFile: string;
 }
 
@@ -351,12 +355,8 @@ export async function brokerStatus(options: BrokerOptions = {}): Promise<BrokerS
   const paths = brokerPaths(options);
   const running = await runningBroker(paths);
   const address = brokerAddress(running ? { ...paths, port: running.port } : paths);
-  return {
-    address,
-    pid: running?.pid,
-    answering: await brokerAnswers([address], 1500),
-    logFile: paths.logFile,
-  };
+  const found = await probeBroker([address], 1500, PLAINTEXT);
+  return { address, pid: running?.pid, answering: found === "ok", found, logFile: paths.logFile };
 }
 
 async function formatStorage(
@@ -444,7 +444,16 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
     const readyMs = await waitUntilReady(paths, running.pid);
     return { address, started: false, pid: running.pid, readyMs };
   }
-  if (await brokerAnswers([address], 1500)) return { address, started: false };
+  const found = await probeBroker([address], 1500, PLAINTEXT);
+  if (found === "ok") return { address, started: false };
+  if (found !== "unreachable") {
+    const other = paths.port === 19092 ? 29092 : 19092;
+    throw new LabError(
+      `something answers on ${address} but it is not Kafka (not a plaintext Kafka listener), ` +
+        `so the lab's broker cannot listen there: use another port, e.g. KAFKA_PORT=${other} ` +
+        `deno task broker start (or --port ${other})`,
+    );
+  }
 
   await fetchKafkaJars(paths, progress);
   const java = await findJava();
@@ -491,7 +500,9 @@ async function waitUntilReady(paths: BrokerPaths, pid: number, timeoutMs = 90000
         } (full log: ${paths.logFile})`,
       );
     }
-    if (await brokerAnswers([brokerAddress(paths)], 1000)) return Date.now() - started;
+    if ((await probeBroker([brokerAddress(paths)], 1000, PLAINTEXT)) === "ok") {
+      return Date.now() - started;
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new LabError(

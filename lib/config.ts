@@ -7,13 +7,28 @@
  * @module
  */
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
-import { type FlagSpec, LabError, UsageError } from "./cli.ts";
+import { type FlagSpec, intFlag, LabError, UsageError } from "./cli.ts";
 import { env as runtimeEnv, readTextFileSync } from "./runtime.ts";
 
 /** The topic every lesson uses, as in the seed. */
 export const ORDER_TOPIC = "order-events";
 /** Partition count of {@linkcode ORDER_TOPIC}, as in the seed. */
 export const ORDER_PARTITIONS = 3;
+/**
+ * The client port of the lab's own broker: `KAFKA_PORT`, else 9092. Checked
+ * like `--port` (1 to 65534: the controller listens on the next port), so a
+ * bad value is one line and exit 2 in every command that reads it.
+ *
+ * @example
+ * ```ts
+ * kafkaPort(); // 9092, or 19092 with KAFKA_PORT=19092
+ * ```
+ */
+export function kafkaPort(): number {
+  const raw = runtimeEnv("KAFKA_PORT");
+  return raw === undefined ? 9092 : intFlag("KAFKA_PORT", raw, { min: 1, max: 65534 });
+}
+
 /**
  * The bootstrap address used when neither `--brokers` nor `KAFKA_BROKERS` is
  * set: the lab's own broker, `localhost:9092`, or the port `KAFKA_PORT` moves
@@ -25,7 +40,7 @@ export const ORDER_PARTITIONS = 3;
  * ```
  */
 export function defaultBrokers(): string {
-  return `localhost:${runtimeEnv("KAFKA_PORT") ?? 9092}`;
+  return `localhost:${kafkaPort()}`;
 }
 
 /**
@@ -39,7 +54,8 @@ export function defaultBrokers(): string {
  * ```
  */
 export function resolveBrokers(flag?: string): string[] {
-  const raw = flag ?? runtimeEnv("KAFKA_BROKERS") ?? defaultBrokers();
+  // An empty KAFKA_BROKERS counts as unset, as shells and the lessons treat it.
+  const raw = flag ?? (runtimeEnv("KAFKA_BROKERS") || defaultBrokers());
   const brokers = raw.split(",").map((b) => b.trim()).filter((b) => b !== "");
   for (const broker of brokers) {
     const match = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(broker);
@@ -128,10 +144,14 @@ export interface ClientOptions {
   clientId: string;
   /** How long to try to reach a broker before giving up (ms). */
   connectionTimeoutMs?: number;
+  /** How long to wait for the answer to each request (ms). */
+  requestTimeoutMs?: number;
   /** Retries for failed requests; few, so a dead broker is reported fast. */
   retries?: number;
   /** TLS/SASL; default: {@linkcode securityFromEnv}. */
   security?: Security;
+  /** Sees every kafkajs log message, debug ones included (the log shown stays as set). */
+  onLogMessage?: (message: string) => void;
 }
 
 /**
@@ -154,10 +174,10 @@ export function createKafka(options: ClientOptions): Kafka {
     clientId: options.clientId,
     brokers: options.brokers,
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
-    requestTimeout: 30000,
+    requestTimeout: options.requestTimeoutMs ?? 30000,
     retry: { retries: options.retries ?? 5, initialRetryTime: 300, maxRetryTime: 3000 },
-    logLevel: kafkajsLogLevel(),
-    logCreator: redactingLogCreator(security.sasl?.password),
+    logLevel: options.onLogMessage ? logLevel.DEBUG : kafkajsLogLevel(),
+    logCreator: redactingLogCreator(security.sasl?.password, options.onLogMessage),
   };
   return new Kafka(config);
 }
@@ -165,18 +185,23 @@ export function createKafka(options: ClientOptions): Kafka {
 /**
  * kafkajs's log, one line an entry on stderr, with every secret removed: any
  * field named like a password, secret or token, and the SASL password itself
- * wherever it appears.
+ * wherever it appears. `onLogMessage` sees every message; only those at the
+ * level `LAB_KAFKAJS_LOG` asks for are printed.
  */
-function redactingLogCreator(password?: string) {
+function redactingLogCreator(password?: string, onLogMessage?: (message: string) => void) {
   const hide = (text: string) => password ? text.replaceAll(password, "[redacted]") : text;
+  const shown = kafkajsLogLevel();
   return () =>
   (
-    { namespace, label, log }: {
+    { namespace, level, label, log }: {
       namespace: string;
+      level: logLevel;
       label: string;
       log: { message: string; timestamp?: string; logger?: string } & Record<string, unknown>;
     },
   ) => {
+    onLogMessage?.(log.message);
+    if (level > shown) return;
     const { message, timestamp: _t, logger: _l, ...extra } = log;
     const fields = JSON.stringify(
       extra,
@@ -214,28 +239,83 @@ export function unreachableMessage(brokers: string[]): string {
     "`deno task broker start` (or `docker compose up -d`), or point KAFKA_BROKERS / --brokers at a running cluster";
 }
 
-/** What a probe of the cluster found. */
-export type ProbeResult = "ok" | "unreachable" | { authFailed: string };
+/**
+ * What a probe of the cluster found: Kafka answered ("ok"), nothing answered
+ * ("unreachable"), something answered that does not speak Kafka ("not-kafka"),
+ * the client's security settings do not fit the listener ("sasl-not-enabled":
+ * SASL settings against a listener without SASL; "sasl-required": none
+ * against one that needs them; "tls-failed": TLS against one without), or
+ * the credentials were refused.
+ */
+export type ProbeResult =
+  | "ok"
+  | "unreachable"
+  | "not-kafka"
+  | "sasl-not-enabled"
+  | "sasl-required"
+  | "tls-failed"
+  | { authFailed: string };
+
+/** kafkajs errors wrap their cause: the chain, outermost first. */
+function errorChain(error: unknown): Error[] {
+  const chain: Error[] = [];
+  for (let e = error; e instanceof Error && chain.length < 5;) {
+    chain.push(e);
+    const inner = e as { cause?: unknown; originalError?: unknown };
+    e = inner.cause ?? inner.originalError;
+  }
+  return chain;
+}
 
 /**
- * Asks the cluster for its metadata within `timeoutMs`: "ok", "unreachable",
- * or the reason authentication failed. Never throws; leaves no client behind.
+ * Asks the cluster for its metadata and says within `timeoutMs` what it
+ * found (see {@linkcode ProbeResult}). Never throws; leaves no client behind.
+ * `security` defaults to {@linkcode securityFromEnv}.
  *
  * @example
  * ```ts
  * await probeBroker(["localhost:9092"]); // "ok"
  * ```
  */
-export async function probeBroker(brokers: string[], timeoutMs = 2000): Promise<ProbeResult> {
+export async function probeBroker(
+  brokers: string[],
+  timeoutMs = 2000,
+  security: Security = securityFromEnv(),
+): Promise<ProbeResult> {
+  // kafkajs connects, then asks ApiVersions first: a request sent and never
+  // answered as Kafka answers means something else holds the port.
+  let stage: "connecting" | "asked" | "kafka-answered" = "connecting";
   const admin = createKafka({
     brokers,
     clientId: "lab-probe",
     connectionTimeoutMs: Math.min(timeoutMs, 3000),
+    requestTimeoutMs: timeoutMs,
     retries: 0,
+    security,
+    onLogMessage: (message) => {
+      if (stage === "connecting" && message.startsWith("Request ApiVersions")) stage = "asked";
+      if (message.startsWith("Response ApiVersions")) stage = "kafka-answered";
+    },
   }).admin();
+  const classify = (error: unknown): ProbeResult => {
+    const chain = errorChain(error);
+    const type = (chain.find((e) => "type" in e) as { type?: string } | undefined)?.type;
+    if (type === "ILLEGAL_SASL_STATE") return "sasl-not-enabled";
+    const refused = chain.find((e) => e.name === "KafkaJSSASLAuthenticationError") ??
+      chain.find((e) => /authentication/i.test(e.message));
+    if (refused) return { authFailed: refused.message };
+    if (stage === "kafka-answered") {
+      // Kafka answered, then the SASL exchange failed (e.g. a mechanism it does not enable).
+      return security.sasl ? { authFailed: chain[0]?.message ?? "" } : "sasl-required";
+    }
+    if (security.ssl && chain.some((e) => /TLS|SSL|certificate/i.test(e.message))) {
+      return "tls-failed";
+    }
+    return stage === "asked" ? "not-kafka" : "unreachable";
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<ProbeResult>((resolve) => {
-    timer = setTimeout(() => resolve("unreachable"), timeoutMs);
+    timer = setTimeout(() => resolve(classify(new Error("no answer in time"))), timeoutMs + 250);
   });
   const probe = (async (): Promise<ProbeResult> => {
     try {
@@ -243,19 +323,53 @@ export async function probeBroker(brokers: string[], timeoutMs = 2000): Promise<
       await admin.describeCluster();
       return "ok";
     } catch (error) {
-      const name = (error as Error)?.name ?? "";
-      if (/SASL|Authentication/i.test(name) || /authentication/i.test((error as Error)?.message)) {
-        return { authFailed: (error as Error).message };
-      }
-      return "unreachable";
+      return classify(error);
     }
   })();
   try {
     return await Promise.race([probe, deadline]);
   } finally {
     clearTimeout(timer);
-    await probe;
-    await admin.disconnect().catch(() => {});
+    // Not awaited: a peer that never answers must not hold the caller past its deadline.
+    admin.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * The one line that says what a failed probe found and what to do.
+ *
+ * @example
+ * ```ts
+ * probeMessage(["localhost:9092"], "not-kafka");
+ * // "something answers on localhost:9092 but it is not Kafka: ..."
+ * ```
+ */
+export function probeMessage(brokers: string[], result: Exclude<ProbeResult, "ok">): string {
+  const at = brokers.join(",");
+  const mismatch = `the security settings do not match the listener at ${at}`;
+  if (typeof result === "object") {
+    const { sasl } = securityFromEnv();
+    return `authentication failed at ${at} as '${sasl?.username ?? "?"}' ` +
+      `(SASL ${sasl?.mechanism ?? "?"}): check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`;
+  }
+  switch (result) {
+    case "unreachable":
+      return unreachableMessage(brokers);
+    case "not-kafka":
+      return `something answers on ${at} but it is not Kafka (it does not answer Kafka's ` +
+        "requests): point KAFKA_BROKERS / --brokers at a Kafka broker, or run the lab's " +
+        "broker on another port (KAFKA_PORT)";
+    case "sasl-not-enabled":
+      return `${mismatch}: KAFKA_SASL_MECHANISM is set but this listener does not use SASL ` +
+        "(Kafka: 'Request is not valid given the current SASL state'): unset KAFKA_SASL_*, " +
+        "or point KAFKA_BROKERS at the SASL listener";
+    case "sasl-required":
+      return `${mismatch}: Kafka answered, then closed the connection when asked for ` +
+        "metadata, as a SASL listener does with a client that does not authenticate: set " +
+        "KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD";
+    case "tls-failed":
+      return `${mismatch}: KAFKA_SSL is set but the TLS handshake failed: unset KAFKA_SSL ` +
+        "for a plaintext listener, or point KAFKA_BROKERS at the TLS listener";
   }
 }
 
@@ -267,13 +381,17 @@ export async function probeBroker(brokers: string[], timeoutMs = 2000): Promise<
  * if (!(await brokerAnswers(["localhost:9092"]))) console.log("no broker");
  * ```
  */
-export async function brokerAnswers(brokers: string[], timeoutMs = 2000): Promise<boolean> {
-  return (await probeBroker(brokers, timeoutMs)) === "ok";
+export async function brokerAnswers(
+  brokers: string[],
+  timeoutMs = 2000,
+  security?: Security,
+): Promise<boolean> {
+  return (await probeBroker(brokers, timeoutMs, security)) === "ok";
 }
 
 /**
- * Throws a {@linkcode LabError} naming the address and the fix unless a broker
- * answers within `timeoutMs` (5 s at most, as the lab promises).
+ * Throws a {@linkcode LabError} saying what was found and what to do unless a
+ * broker answers within `timeoutMs` (5 s at most, as the lab promises).
  *
  * @example
  * ```ts
@@ -282,12 +400,5 @@ export async function brokerAnswers(brokers: string[], timeoutMs = 2000): Promis
  */
 export async function requireBroker(brokers: string[], timeoutMs = 4000): Promise<void> {
   const result = await probeBroker(brokers, timeoutMs);
-  if (result === "unreachable") throw new LabError(unreachableMessage(brokers));
-  if (result !== "ok") {
-    const { sasl } = securityFromEnv();
-    throw new LabError(
-      `authentication failed at ${brokers.join(",")} as '${sasl?.username ?? "?"}' ` +
-        `(SASL ${sasl?.mechanism ?? "?"}): check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`,
-    );
-  }
+  if (result !== "ok") throw new LabError(probeMessage(brokers, result));
 }

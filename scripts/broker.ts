@@ -14,6 +14,7 @@ import {
   startBroker,
   stopBroker,
 } from "../lib/broker.ts";
+import { probeMessage } from "../lib/config.ts";
 import { args } from "../lib/runtime.ts";
 
 await runMain(async () => {
@@ -51,7 +52,11 @@ await runMain(async () => {
       const process = status.pid
         ? `embedded broker running (pid ${status.pid})`
         : "no embedded broker running";
-      const answer = status.answering ? "answering" : "not answering";
+      const answer = status.found === "ok"
+        ? "answering"
+        : status.found === "unreachable"
+        ? "not answering"
+        : probeMessage([status.address], status.found);
       console.log(`${status.address}: ${answer}; ${process}; log: ${status.logFile}`);
       return status.answering ? 0 : 1;
     }

@@ -1,5 +1,6 @@
+import net from "node:net";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
-import { freshTopic, runProducerScript, runScript } from "./harness.ts";
+import { freshTopic, runProducerScript, runScript, testBrokers } from "./harness.ts";
 
 const run = runScript;
 
@@ -40,3 +41,124 @@ Deno.test("a command that talks to Kafka prints nothing on stderr (no runtime wa
   assertEquals(code, 0);
   assertEquals(stderr, "");
 });
+
+/** Environment that sends a script to the lab's own broker at `port` (not the test broker). */
+function atPort(port: string, stateDir = "/nonexistent/lab-broker"): Record<string, string> {
+  return { KAFKA_BROKERS: "", KAFKA_PORT: port, LAB_BROKER_DIR: stateDir };
+}
+
+Deno.test("a bad KAFKA_PORT is one line and exit 2 in every command that reads it", async () => {
+  for (const port of ["abc", "70000", "65535", "0"]) {
+    for (
+      const [script, ...args] of [
+        ["broker.ts", "status"],
+        ["broker.ts", "start"],
+        ["producer.ts"],
+        ["consumer.ts"],
+        ["describe.ts", "--list"],
+      ]
+    ) {
+      const { code, stderr } = await run(script, args, atPort(port));
+      assertEquals(
+        [code, stderr],
+        [2, `error: KAFKA_PORT must be a whole number from 1 to 65534, got '${port}'`],
+        `KAFKA_PORT=${port} ${script} ${args.join(" ")}`,
+      );
+    }
+  }
+});
+
+/**
+ * A TCP server on 127.0.0.1 that is not Kafka: it accepts and never answers,
+ * or answers HTTP and hangs up.
+ */
+async function notKafka(kind: "silent" | "http") {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+    if (kind === "http") {
+      socket.once(
+        "data",
+        () => socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"),
+      );
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: String((server.address() as net.AddressInfo).port),
+    async [Symbol.asyncDispose]() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+Deno.test("a port held by something that is not Kafka: every command says so in one line within 6 s", async () => {
+  for (const kind of ["silent", "http"] as const) {
+    await using server = await notKafka(kind);
+    const stateDir = await Deno.makeTempDir({ prefix: "lab-not-kafka-" });
+    const address = `127.0.0.1:${server.port}`;
+    const notKafkaLine = (at: string) =>
+      `something answers on ${at} but it is not Kafka (it does not answer Kafka's requests)`;
+    const status = await run("broker.ts", ["status"], atPort(server.port, stateDir));
+    assertEquals(status.code, 1, status.stderr);
+    assertMatch(status.stdout, new RegExp(`^${address}: ${escape(notKafkaLine(address))}`));
+    assertTrue(status.ms < 6_000, `${kind}: status took ${status.ms} ms`);
+    const start = await run("broker.ts", ["start"], atPort(server.port, stateDir));
+    assertEquals([start.code, start.stdout], [1, ""], `${kind}: ${start.stdout}`);
+    assertEquals(
+      start.stderr,
+      `error: something answers on ${address} but it is not Kafka (not a plaintext Kafka ` +
+        "listener), so the lab's broker cannot listen there: use another port, e.g. " +
+        "KAFKA_PORT=19092 deno task broker start (or --port 19092)",
+    );
+    assertTrue(start.ms < 6_000, `${kind}: start took ${start.ms} ms`);
+    for (const [script, ...args] of [["producer.ts"], ["consumer.ts"], ["describe.ts", "--list"]]) {
+      const { code, stderr, ms } = await run(script, args, atPort(server.port, stateDir));
+      assertEquals(code, 1, `${kind}: ${script}`);
+      assertEquals(stderr.split("\n").length, 1, `${kind}: ${script}: ${stderr}`);
+      assertMatch(
+        stderr,
+        new RegExp(`^error: ${escape(notKafkaLine(`localhost:${server.port}`))}`),
+      );
+      assertTrue(ms < 6_000, `${kind}: ${script} took ${ms} ms`);
+    }
+    assertEquals(await Array.fromAsync(Deno.readDir(stateDir)), [], "start launched nothing");
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("security settings that do not match the broker's plaintext listener are named as such", async () => {
+  const brokers = (await testBrokers()).join(",");
+  const sasl = await run("describe.ts", ["--list", "--brokers", brokers], {
+    KAFKA_SASL_MECHANISM: "scram-sha-256",
+    KAFKA_SASL_USERNAME: "lab",
+    KAFKA_SASL_PASSWORD: "lab-Secret-42",
+  });
+  assertEquals(
+    [sasl.code, sasl.stderr],
+    [
+      1,
+      `error: the security settings do not match the listener at ${brokers}: ` +
+      "KAFKA_SASL_MECHANISM is set but this listener does not use SASL (Kafka: 'Request is not " +
+      "valid given the current SASL state'): unset KAFKA_SASL_*, or point KAFKA_BROKERS at the " +
+      "SASL listener",
+    ],
+  );
+  const tls = await run("describe.ts", ["--list", "--brokers", brokers], { KAFKA_SSL: "true" });
+  assertEquals(
+    [tls.code, tls.stderr],
+    [
+      1,
+      `error: the security settings do not match the listener at ${brokers}: KAFKA_SSL is set ` +
+      "but the TLS handshake failed: unset KAFKA_SSL for a plaintext listener, or point " +
+      "KAFKA_BROKERS at the TLS listener",
+    ],
+  );
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

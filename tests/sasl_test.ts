@@ -2,7 +2,8 @@
  * SASL against a real broker: a second embedded broker with a SASL_PLAINTEXT
  * listener and a SCRAM/PLAIN user, the lab's producer and member run through
  * it with KAFKA_SASL_* settings, a wrong password refused with a clear line,
- * and the password never printed.
+ * a client without SASL settings told that the listener needs them, and the
+ * password never printed.
  */
 import { startBroker, stopBroker } from "../lib/broker.ts";
 import { securityFromEnv } from "../lib/config.ts";
@@ -53,7 +54,7 @@ Deno.test("SASL settings come from the environment and bad ones are usage errors
   );
 });
 
-Deno.test("producer and member work through a SASL listener; a wrong password is refused; secrets never printed", async () => {
+Deno.test("producer and member work through a SASL listener; a wrong password or none is refused; secrets never printed", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "lab-sasl-broker-" });
   const port = 19_292;
   const saslPort = 19_294;
@@ -119,6 +120,16 @@ Deno.test("producer and member work through a SASL listener; a wrong password is
       `error: authentication failed at 127.0.0.1:${saslPort} as 'lab' (SASL scram-sha-256): check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`,
     ]);
     outputs.push(wrong.stdout, wrong.stderr);
+    const unauthenticated = await run("producer.ts", ["--topic", topic], {
+      KAFKA_BROKERS: `127.0.0.1:${saslPort}`,
+    });
+    assertEquals(unauthenticated.code, 1);
+    assertEquals(unauthenticated.stderr.split("\n").filter((l) => l.startsWith("error:")), [
+      `error: the security settings do not match the listener at 127.0.0.1:${saslPort}: ` +
+      "Kafka answered, then closed the connection when asked for metadata, as a SASL listener " +
+      "does with a client that does not authenticate: set KAFKA_SASL_MECHANISM, " +
+      "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD",
+    ]);
     for (const text of outputs) {
       assertTrue(
         !text.includes(PASSWORD) && !text.includes("not-the-password"),
