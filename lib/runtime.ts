@@ -379,6 +379,31 @@ export function processAlive(pid: number): boolean {
 }
 
 /**
+ * The command line of a running process (its arguments joined by spaces), or
+ * undefined when no such process runs: from `/proc/<pid>/cmdline` on Linux,
+ * `ps -o command= -p <pid>` elsewhere. Tells whether a pid from a pid file
+ * is still the process that wrote it, or a newcomer that got the same pid.
+ *
+ * @example
+ * ```ts
+ * (await processCommandLine(pid))?.includes("kafka.Kafka"); // true for the lab's broker
+ * ```
+ */
+export async function processCommandLine(pid: number): Promise<string | undefined> {
+  if (os.platform() === "linux") {
+    try {
+      const raw = await fs.promises.readFile(`/proc/${pid}/cmdline`, "utf8");
+      // A process that has ended but not yet been reaped (a zombie) has none.
+      return raw.split("\0").filter((arg) => arg !== "").join(" ") || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const out = await runCommand("ps", ["-o", "command=", "-p", String(pid)]).catch(() => undefined);
+  return out?.code === 0 && out.stdout.trim() !== "" ? out.stdout.trim() : undefined;
+}
+
+/**
  * Sends a signal to any process by pid; false when there is no such process.
  *
  * @example
@@ -409,6 +434,25 @@ export async function writeTextFile(
   options: { append?: boolean } = {},
 ): Promise<void> {
   await (options.append ? fs.promises.appendFile(path, text) : fs.promises.writeFile(path, text));
+}
+
+/**
+ * Creates a file holding `text` only if nothing exists at `path` yet, in one
+ * step no other process can come between (a lock file); false when it exists.
+ *
+ * @example
+ * ```ts
+ * await createFileExclusive(".lab/broker/start.lock", `${pid}\n`); // false if held
+ * ```
+ */
+export async function createFileExclusive(path: string, text: string): Promise<boolean> {
+  try {
+    await fs.promises.writeFile(path, text, { flag: "wx" });
+    return true;
+  } catch (error) {
+    if ((error as { code?: string })?.code === "EEXIST") return false;
+    throw error;
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * `deno task broker start|stop|status|logs|fetch`: the lab's embedded Kafka broker.
+ * `deno task broker start|stop|status|logs|fetch|reset`: the lab's embedded Kafka broker.
  *
  * @module
  */
@@ -11,6 +11,7 @@ import {
   brokerStatus,
   fetchKafkaJars,
   findJava,
+  resetBroker,
   startBroker,
   stopBroker,
 } from "../lib/broker.ts";
@@ -22,7 +23,7 @@ await runMain(async () => {
     port: { type: "string", help: "client port on 127.0.0.1 (default 9092 or KAFKA_PORT)" },
     "data-dir": { type: "string", help: "state folder (default .lab/broker or LAB_BROKER_DIR)" },
     lines: { type: "string", default: "40", help: "logs: how many lines to show" },
-  }, { positionals: "start|stop|status|logs|fetch" });
+  }, { positionals: "start|stop|status|logs|fetch|reset" });
   const options: BrokerOptions = {
     port: values.port === undefined
       ? undefined
@@ -51,6 +52,8 @@ await runMain(async () => {
       const status = await brokerStatus(options);
       const process = status.pid
         ? `embedded broker running (pid ${status.pid})`
+        : status.stalePid
+        ? `no embedded broker running (stale pid file: pid ${status.stalePid} is not the lab's broker)`
         : "no embedded broker running";
       const answer = status.found === "ok"
         ? "answering"
@@ -65,12 +68,23 @@ await runMain(async () => {
       await findJava();
       console.log("Kafka jars are in place and Java 17+ is available.");
       return;
+    case "reset": {
+      const deleted = await resetBroker(options);
+      console.log(
+        deleted.length > 0
+          ? "The lab's broker state is wiped: the next start formats new storage."
+          : "Nothing to reset: the lab's broker has no state here.",
+      );
+      return;
+    }
     case "logs": {
       const lines = await brokerLogTail(options, intFlag("--lines", values.lines, { min: 1 }));
       console.log(lines.length > 0 ? lines.join("\n") : "(no broker log yet)");
       return;
     }
     default:
-      throw new UsageError(`unknown action '${action}': use start, stop, status, logs or fetch`);
+      throw new UsageError(
+        `unknown action '${action}': use start, stop, status, logs, fetch or reset`,
+      );
   }
 });

@@ -3,8 +3,10 @@
  * with the exit codes a shell would report.
  */
 import {
+  createFileExclusive,
   isNotFound,
   makeTempDir,
+  processCommandLine,
   readFileFrom,
   remove,
   runCommand,
@@ -12,7 +14,7 @@ import {
   writeTextFile,
 } from "../lib/runtime.ts";
 import { until } from "../lib/wait.ts";
-import { assertEquals, assertTrue } from "./assert.ts";
+import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 
 Deno.test("spawnProcess reads stdout and stderr line by line and reports the exit code", async () => {
   const lines: string[] = [];
@@ -66,6 +68,30 @@ Deno.test("readFileFrom returns what a file gained since an offset", async () =>
     assertEquals(next.from, 7);
     const clamped = await readFileFrom(file, (size) => size - 1000);
     assertEquals(clamped.from, 0, "an offset before the start reads from the start");
+  } finally {
+    await remove(dir);
+  }
+});
+
+Deno.test("processCommandLine tells what a pid runs now, and nothing once it has ended", async () => {
+  const sleeper = spawnProcess("sleep", ["30"]);
+  try {
+    assertMatch(await processCommandLine(sleeper.pid) ?? "", /\bsleep 30$/);
+  } finally {
+    sleeper.kill("SIGKILL");
+  }
+  await sleeper.exited;
+  assertEquals(await processCommandLine(sleeper.pid), undefined);
+});
+
+Deno.test("createFileExclusive creates a lock file once; a second try finds it taken", async () => {
+  const dir = await makeTempDir("lab-runtime-");
+  try {
+    const lock = `${dir}/start.lock`;
+    const tries = await Promise.all([1, 2, 3].map((n) => createFileExclusive(lock, `${n}\n`)));
+    assertEquals(tries.filter((won) => won).length, 1);
+    const winner = tries.indexOf(true) + 1;
+    assertEquals(await Deno.readTextFile(lock), `${winner}\n`);
   } finally {
     await remove(dir);
   }
