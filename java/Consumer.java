@@ -7,9 +7,10 @@
  * Added, as in python/consumer.py:
  *
  * - --group, --name, --topic, --brokers (default KAFKA_BROKERS, else localhost:KAFKA_PORT or 9092);
- * - --assignor range|roundrobin: partition.assignment.strategy, Kafka's RangeAssignor or
- *   RoundRobinAssignor (protocol names "range" and "roundrobin", as the lab's
- *   --assignor range|roundrobin and librdkafka's);
+ * - --assignor range|roundrobin (or a comma list, in order of preference):
+ *   partition.assignment.strategy, Kafka's RangeAssignor or RoundRobinAssignor (protocol
+ *   names "range" and "roundrobin", as the lab's and librdkafka's). Without it, the client's
+ *   default, as in the seed: RangeAssignor, then CooperativeStickyAssignor;
  * - group.protocol=classic, the protocol kafkajs and librdkafka speak, in which the group's
  *   leader runs the assignor: with Kafka 4's new consumer protocol (KIP-848) the broker
  *   assigns partitions itself and ignores every member's assignor;
@@ -60,13 +61,19 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 public class Consumer {
   static final String USAGE =
       "usage: java -cp 'kafka/libs/*' java/Consumer.java [--group G] [--name N] [--topic T]\n"
-          + "         [--brokers host:port,...] [--assignor range|roundrobin]\n"
+          + "         [--brokers host:port,...] [--assignor range|roundrobin[,...]]\n"
           + "         [--max-messages N] [--run-seconds S]";
 
   static final String INCONSISTENT =
       "the broker answered INCONSISTENT_GROUP_PROTOCOL: the group's members use another "
-          + "assignor; give every member the same one (--assignor range or roundrobin; kafkajs "
-          + "members: --assignor range|roundrobin, not the default kafkajs)";
+          + "assignor; give every member one they all offer (by default Python, Java and the "
+          + "lab's members all offer range; a lab member with --assignor kafkajs offers only "
+          + "kafkajs's own)";
+
+  /** The assignors --assignor names, by their protocol names. */
+  static final Map<String, String> ASSIGNORS = Map.of(
+      "range", RangeAssignor.class.getName(),
+      "roundrobin", RoundRobinAssignor.class.getName());
 
   /** Set by the shutdown hook (SIGTERM, Ctrl+C): the loop ends and the member leaves. */
   static volatile boolean stopping = false;
@@ -81,7 +88,7 @@ public class Consumer {
         "topic", "order-events",
         "brokers", System.getenv().getOrDefault("KAFKA_BROKERS",
             "localhost:" + System.getenv().getOrDefault("KAFKA_PORT", "9092")),
-        "assignor", "range",
+        "assignor", "",
         "max-messages", "0",
         "run-seconds", "0"));
     int maxMessages;
@@ -108,9 +115,11 @@ public class Consumer {
     config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
     config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     config.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
-    config.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
-        assignor.equals("range") ? RangeAssignor.class.getName()
-            : RoundRobinAssignor.class.getName());
+    if (!assignor.isEmpty()) {
+      List<String> classes = new ArrayList<>();
+      for (String protocol : assignor.split(",")) classes.add(ASSIGNORS.get(protocol));
+      config.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, String.join(",", classes));
+    }
     config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
     config.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
     config.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_000);
@@ -193,7 +202,8 @@ public class Consumer {
           System.out.println(name + " assigned: " + text);
         }
       });
-      System.out.println(name + " started (group " + group + ", assignor " + assignor + ")");
+      System.out.println(name + " started (group " + group + ", assignor "
+          + (assignor.isEmpty() ? "kafka-clients' default" : assignor) + ")");
 
       long deadline = runSeconds > 0 ? System.nanoTime() + (long) (runSeconds * 1e9) : 0;
       int got = 0;
@@ -245,6 +255,16 @@ public class Consumer {
     return 1;
   }
 
+  /** --assignor's value: range, roundrobin or both, comma-separated, each once. */
+  static void checkAssignors(String value) {
+    List<String> names = List.of(value.split(",", -1));
+    boolean known = ASSIGNORS.keySet().containsAll(names);
+    if (!known || names.stream().distinct().count() != names.size()) {
+      throw new IllegalArgumentException(
+          "--assignor takes range, roundrobin or both, comma-separated, got '" + value + "'");
+    }
+  }
+
   /** --flag value and --flag=value, for the flags in args; --help prints the usage. */
   static void parse(String[] argv, Map<String, String> args) {
     for (int i = 0; i < argv.length; i++) {
@@ -266,10 +286,8 @@ public class Consumer {
         if (i + 1 >= argv.length) throw new IllegalArgumentException("--" + flag + " needs a value");
         value = argv[++i];
       }
+      if (flag.equals("assignor")) checkAssignors(value);
       args.put(flag, value);
-    }
-    if (!List.of("range", "roundrobin").contains(args.get("assignor"))) {
-      throw new IllegalArgumentException("--assignor must be range or roundrobin");
     }
   }
 }

@@ -4,14 +4,19 @@
  * consumers.
  *
  * In a consumer group the members announce the assignors they support (by
- * protocol name) when they join; the broker picks one that **every** member
- * announced, and the group's leader runs it. kafkajs's own assigner announces
- * `RoundRobinAssigner`, a name no other client uses: a Python or Java member
- * cannot join such a group (the broker answers INCONSISTENT_GROUP_PROTOCOL).
- * The assignors here announce `range` and `roundrobin` and compute exactly
- * what Kafka's `RangeAssignor` and `RoundRobinAssignor` compute, so whichever
- * member leads, the split is the same. Their metadata is the standard consumer
- * protocol (version 0: subscribed topics, user data), which every client reads.
+ * protocol name, in order of preference) when they join; the broker picks one
+ * that **every** member announced, and the group's leader runs it. kafkajs's
+ * own assigner announces `RoundRobinAssigner`, a name no other client uses: a
+ * Python or Java member cannot join such a group (the broker answers
+ * INCONSISTENT_GROUP_PROTOCOL). The assignors here announce `range` and
+ * `roundrobin` and compute exactly what Kafka's `RangeAssignor` and
+ * `RoundRobinAssignor` compute, so whichever member leads, the split is the
+ * same. The lab's members offer both by default, `range` first
+ * ({@linkcode DEFAULT_ASSIGNORS}): librdkafka's default is `range,roundrobin`
+ * and Java's `[RangeAssignor, CooperativeStickyAssignor]`, so a member of each,
+ * with its defaults, shares `range` with them. Their metadata is the standard
+ * consumer protocol (version 0: subscribed topics, user data), which every
+ * client reads.
  * As leader they skip a topic that does not exist and give nothing to a member
  * whose metadata they cannot read, as Kafka's leaders do.
  *
@@ -36,6 +41,17 @@ import { UsageError } from "./cli.ts";
 export const ASSIGNORS = ["kafkajs", "range", "roundrobin"] as const;
 /** One of {@linkcode ASSIGNORS}. */
 export type AssignorName = (typeof ASSIGNORS)[number];
+
+/**
+ * What a lab member offers unless told otherwise, in order of preference:
+ * librdkafka's default list, whose first is also first in Java's default.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_ASSIGNORS.join(","); // "range,roundrobin", as `--assignor` takes it
+ * ```
+ */
+export const DEFAULT_ASSIGNORS: readonly AssignorName[] = ["range", "roundrobin"];
 
 /** The protocol name each assignor announces to the broker. */
 export const PROTOCOL_NAMES: Record<AssignorName, string> = {
@@ -221,12 +237,12 @@ export const RoundRobinStandardAssigner: PartitionAssigner = standardAssigner(
 );
 
 /**
- * The kafkajs partition assigner for an assignor name: `kafkajs` (default)
- * is kafkajs's own `RoundRobinAssigner`; `range` and `roundrobin` are Kafka's.
+ * The kafkajs partition assigner for an assignor name: `kafkajs` is kafkajs's
+ * own `RoundRobinAssigner`; `range` and `roundrobin` are Kafka's.
  *
  * @example
  * ```ts
- * kafka.consumer({ groupId: "billing-group", partitionAssigners: [assignerFor("range")] });
+ * kafka.consumer({ groupId: "billing-group", partitionAssigners: DEFAULT_ASSIGNORS.map(assignerFor) });
  * ```
  */
 export function assignerFor(name: AssignorName): PartitionAssigner {
@@ -241,19 +257,26 @@ export function assignerFor(name: AssignorName): PartitionAssigner {
 }
 
 /**
- * Reads an `--assignor` value, or throws a {@linkcode UsageError}.
+ * Reads an `--assignor` value, one name or a comma list in order of
+ * preference, or throws a {@linkcode UsageError}.
  *
  * @example
  * ```ts
- * assignorFlag("--assignor", "range"); // "range"
+ * assignorFlag("--assignor", "range,roundrobin"); // ["range", "roundrobin"]
  * ```
  */
-export function assignorFlag(name: string, raw: string | boolean | undefined): AssignorName {
+export function assignorFlag(name: string, raw: string | boolean | undefined): AssignorName[] {
   const value = String(raw ?? "").trim();
-  if (!(ASSIGNORS as readonly string[]).includes(value)) {
-    throw new UsageError(`${name} must be one of ${ASSIGNORS.join(", ")}, got '${value}'`);
+  const names = value.split(",").map((n) => n.trim());
+  const unknown = names.find((n) => !(ASSIGNORS as readonly string[]).includes(n));
+  if (unknown !== undefined) {
+    throw new UsageError(
+      `${name} takes one or more of ${ASSIGNORS.join(", ")}, comma-separated, got '${value}'`,
+    );
   }
-  return value as AssignorName;
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new UsageError(`${name} lists '${twice}' twice: '${value}'`);
+  return names as AssignorName[];
 }
 
 /**
@@ -263,21 +286,25 @@ export function assignorFlag(name: string, raw: string | boolean | undefined): A
  *
  * @example
  * ```ts
- * explainInconsistentProtocol("billing-group", "kafkajs", "range");
+ * explainInconsistentProtocol("billing-group", ["kafkajs"], "range");
  * ```
  */
 export function explainInconsistentProtocol(
   groupId: string,
-  mine: AssignorName,
+  mine: readonly AssignorName[],
   groupProtocol?: string,
 ): string {
   const theirs = groupProtocol ? `'${groupProtocol}'` : "another assignor";
-  const fix = groupProtocol && Object.values(PROTOCOL_NAMES).includes(groupProtocol)
-    ? `start this member with --assignor ${
-      Object.entries(PROTOCOL_NAMES).find(([, p]) => p === groupProtocol)![0]
-    }`
-    : "give every member the same --assignor (range or roundrobin for Java/Python clients)";
+  const offered = mine.map((n) => `'${PROTOCOL_NAMES[n]}'`).join(", ");
+  const match = ASSIGNORS.find((n) => PROTOCOL_NAMES[n] === groupProtocol);
+  const fix = match === undefined
+    ? "give every member an assignor they all offer (Java and Python clients offer range by " +
+      "default, as the lab's members do without --assignor)"
+    : DEFAULT_ASSIGNORS.includes(match)
+    ? `start this member without --assignor (its default, ${DEFAULT_ASSIGNORS.join(",")}, ` +
+      `offers ${match})`
+    : `start this member with --assignor ${match}`;
   return `cannot join ${groupId}: the broker answered INCONSISTENT_GROUP_PROTOCOL — ` +
-    `its members assign partitions with ${theirs}, this member offers only ` +
-    `'${PROTOCOL_NAMES[mine]}' (--assignor ${mine}), and all members must share one; ${fix}`;
+    `its members assign partitions with ${theirs}, this member offers only ${offered} ` +
+    `(--assignor ${mine.join(",")}), and all members must share one; ${fix}`;
 }

@@ -458,9 +458,9 @@ export class Lab {
    * lab member in one group, both with Kafka's standard `assignor`: how they
    * split the partitions and the orders, and who led (the first to join, which
    * `leader` picks: the leader runs the assignor for everyone). With
-   * `assignor: "kafkajs"` the lab member offers kafkajs's own
-   * `RoundRobinAssigner` instead, which the broker refuses next to Python's
-   * `range`: the member's one-line explanation is shown.
+   * `assignor: "kafkajs"` the lab member offers only kafkajs's own
+   * `RoundRobinAssigner`, which the broker refuses next to a default Python
+   * member (its group uses `range`): the member's one-line explanation is shown.
    */
   async pythonAndTypeScript(
     groupId: string,
@@ -480,13 +480,13 @@ export class Lab {
       name: TWIN_NAMES.python,
       brokers: this.brokers,
       topic: this.topic,
-      assignor: "range",
     });
     try {
       await until(() => lastAssignment(python.lines) !== undefined, 30_000);
       const refused = await this.#refusedMember(groupId);
       await show(
-        `Python joined with 'range'; the lab member offered 'RoundRobinAssigner':`,
+        `Python joined with its defaults (the group uses 'range'); ` +
+          `the lab member with --assignor kafkajs offered 'RoundRobinAssigner':`,
         refused,
       );
     } finally {
@@ -497,30 +497,32 @@ export class Lab {
   /**
    * Three languages, one group: the seed's consumer in Python (confluent-kafka)
    * and in Java (Kafka's own kafka-clients, `java/Consumer.java`) and a lab
-   * member, all with `assignor` (default `roundrobin`): with 3 partitions each
-   * owns one, and every order is consumed once.
+   * member, all with `assignor`, or by default each with its client's default
+   * assignors (they share `range`): with 3 partitions each owns one, and every
+   * order is consumed once.
    */
   async threeLanguages(
     groupId: string,
-    assignor: "range" | "roundrobin" = "roundrobin",
+    assignor?: "range" | "roundrobin",
     orders = POLYGLOT_ORDERS,
   ): Promise<void> {
     await this.#polyglotGroup(groupId, assignor, ["python", "java"], orders, {
-      title: `Python, Java and TypeScript with '${assignor}'`,
+      title: `Python, Java and TypeScript with ${assignor ? `'${assignor}'` : "their defaults"}`,
       typescriptFirst: false,
     });
   }
 
   /**
    * Starts the seed's consumer in each of `languages` and a lab member, all
-   * with `assignor`: the lab member first when `typescriptFirst` (it leads),
+   * with `assignor` (when given; else each with its client's default
+   * assignors): the lab member first when `typescriptFirst` (it leads),
    * else once the first of the others has joined (that one leads). Waits until
    * the group has settled, produces `orders`, waits for them (20 s at most),
    * stops everyone, and shows who led, owned and consumed what.
    */
   async #polyglotGroup(
     groupId: string,
-    assignor: "range" | "roundrobin",
+    assignor: "range" | "roundrobin" | undefined,
     languages: TwinLanguage[],
     orders: number,
     { title, typescriptFirst }: { title: string; typescriptFirst: boolean },
@@ -534,7 +536,7 @@ export class Lab {
         name: "TypeScript member",
         brokers: this.brokers,
         topic: this.topic,
-        extraArgs: ["--assignor", assignor],
+        extraArgs: assignor ? ["--assignor", assignor] : [],
       });
       stops.push(typescript.stop);
       members.push({
@@ -573,7 +575,9 @@ export class Lab {
         }
       }
       if (!typescriptFirst) await startTypescript();
-      await this.#withAdmin((admin) => this.#settle(admin, groupId, members.length));
+      const { protocol } = await this.#withAdmin((admin) =>
+        this.#settle(admin, groupId, members.length)
+      );
       const leader = members[0].name;
       const ranges = await this.#produceRanges(orders);
       const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
@@ -586,7 +590,7 @@ export class Lab {
           owned.map((m) => [
             m.name,
             m.client,
-            m.name === leader ? `leader (ran ${assignor})` : "member",
+            m.name === leader ? `leader (ran ${protocol})` : "member",
             m.partitions.join(", "),
             messagesIn(m.lines).length,
           ]),
@@ -608,7 +612,7 @@ export class Lab {
     await applyReset(this.brokers, groupId, this.topic, plan);
   }
 
-  /** Starts a default (kafkajs-assignor) member that the broker refuses; returns its error line. */
+  /** Starts a member with `--assignor kafkajs`, which the broker refuses; returns its error line. */
   async #refusedMember(groupId: string): Promise<string> {
     try {
       const member = await spawnMember({
@@ -616,6 +620,7 @@ export class Lab {
         name: "TypeScript member",
         brokers: this.brokers,
         topic: this.topic,
+        extraArgs: ["--assignor", "kafkajs"],
       }, 15_000);
       await member.stop();
       return "(the broker accepted it)";

@@ -13,7 +13,7 @@
  * @module
  */
 import { type Consumer, type EachMessagePayload, type Kafka, type Producer } from "kafkajs";
-import { assignerFor, type AssignorName } from "./assignors.ts";
+import { assignerFor, type AssignorName, DEFAULT_ASSIGNORS } from "./assignors.ts";
 import { createKafka, ORDER_TOPIC } from "./config.ts";
 import { MAX_ORDER_BYTES, type OrderEvent, type OrderProblem, parseOrder } from "./orders.ts";
 import { ensureTopic } from "./topic.ts";
@@ -61,12 +61,13 @@ export interface MemberOptions {
    */
   deadLetterTopic?: string | false;
   /**
-   * How the group's leader assigns partitions (see `assignors.ts`):
-   * `kafkajs` (default) is kafkajs's own `RoundRobinAssigner`, which only
-   * kafkajs members share; `range` and `roundrobin` are Kafka's standard
-   * assignors, which Java and Python (librdkafka) members share too.
+   * The assignors this member offers, in order of preference (see
+   * `assignors.ts`); the group uses one every member offers. Default
+   * `["range", "roundrobin"]`, Kafka's standard two, which Java and Python
+   * (librdkafka) members offer by default too; `kafkajs` is kafkajs's own
+   * `RoundRobinAssigner`, which only kafkajs members offer.
    */
-  assignor?: AssignorName;
+  assignors?: readonly AssignorName[];
   /** Called for every event, in order. */
   onEvent?: (event: MemberEvent) => void;
 }
@@ -235,7 +236,7 @@ export class GroupMember {
       heartbeatInterval: options.heartbeatIntervalMs ?? LAB_TIMING.heartbeatIntervalMs,
       rebalanceTimeout: options.rebalanceTimeoutMs ?? LAB_TIMING.rebalanceTimeoutMs,
       maxWaitTimeInMs: LAB_TIMING.maxWaitTimeMs,
-      partitionAssigners: [assignerFor(options.assignor ?? "kafkajs")],
+      partitionAssigners: (options.assignors ?? DEFAULT_ASSIGNORS).map(assignerFor),
     });
     const member = new GroupMember(options, kafka, consumer);
     member.#instrument();

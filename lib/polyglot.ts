@@ -5,8 +5,9 @@
  * reader for the lines every member prints (`<name> assigned: partitions 0, 2`,
  * `<name> got message: {...} from partition 1`), whatever its language.
  *
- * Python and Java members use Kafka's `range` or `roundrobin` assignor; the
- * TypeScript members they share a group with need the same `--assignor`.
+ * Python and Java members offer their client's default assignors unless
+ * given `--assignor range|roundrobin`; by default every member, the lab's
+ * too, offers Kafka's `range`, so defaults share a group.
  * Both twins take the same flags; only how each is started differs (a
  * {@linkcode MemberLauncher}).
  *
@@ -38,8 +39,11 @@ export interface PolyglotMemberOptions {
   name: string;
   brokers: string[];
   topic?: string;
-  /** The consumer's `partition.assignment.strategy` (default `range`). */
-  assignor?: "range" | "roundrobin";
+  /**
+   * The consumer's `partition.assignment.strategy`, e.g. `range` or
+   * `range,roundrobin` (default: the client's own, which offers `range`).
+   */
+  assignor?: string;
   /** More flags, e.g. `["--max-messages", "5"]`. */
   extraArgs?: string[];
   onLine?: (line: string) => void;
@@ -88,7 +92,7 @@ export function spawnPolyglotMember(
   const lines: string[] = [];
   let child: ChildHandle;
   try {
-    const flags = memberFlags({ ...options, assignor: options.assignor ?? "range" });
+    const flags = memberFlags(options);
     child = spawnProcess(launcher.command, [...launcher.args, ...flags], {
       env: launcher.env,
       onLine: (line) => {

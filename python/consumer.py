@@ -6,9 +6,9 @@ print each message. Added, so the lab can run it next to its TypeScript
 members and in tests:
 
 - --group, --name, --topic, --brokers (default KAFKA_BROKERS, else localhost:KAFKA_PORT or 9092);
-- --assignor range|roundrobin: librdkafka's partition.assignment.strategy. Use
-  the same value as the TypeScript members' --assignor (librdkafka's default,
-  "range,roundrobin", also works with either);
+- --assignor range|roundrobin (or a comma list, in order of preference):
+  librdkafka's partition.assignment.strategy. Without it, librdkafka's default
+  ("range,roundrobin", the lab members' default too), as in the seed;
 - the lab's member timing (1 s heartbeat, 10 s session timeout);
 - "<name> assigned: partitions 0, 2" after every rebalance, as the lab prints;
 - a bounded run: --max-messages N, --run-seconds S; Ctrl+C or SIGTERM leaves
@@ -39,8 +39,9 @@ except ImportError:
 FATAL = {
     KafkaError.INCONSISTENT_GROUP_PROTOCOL: (
         "the broker answered INCONSISTENT_GROUP_PROTOCOL: the group's members use "
-        "another assignor; give every member the same one (--assignor range or roundrobin; "
-        "kafkajs members: --assignor range|roundrobin, not the default kafkajs)"
+        "another assignor; give every member one they all offer (by default Python, Java "
+        "and the lab's members all offer range; a lab member with --assignor kafkajs "
+        "offers only kafkajs's own)"
     ),
     KafkaError.GROUP_AUTHORIZATION_FAILED: "not authorized to join the group",
 }
@@ -50,6 +51,18 @@ BROKER_LOST = {
     KafkaError._ALL_BROKERS_DOWN: lambda err: "no broker answers",
     KafkaError._TRANSPORT: lambda err: err.str(),
 }
+
+
+ASSIGNORS = ("range", "roundrobin")
+
+
+def assignor_list(value):
+    """--assignor: one of ASSIGNORS or a comma list of them, as librdkafka takes it."""
+    names = [n.strip() for n in value.split(",")]
+    if not all(n in ASSIGNORS for n in names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"takes range, roundrobin or both, comma-separated, got '{value}'")
+    return ",".join(names)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -70,7 +83,8 @@ def main() -> int:
             "KAFKA_BROKERS", "localhost:" + os.environ.get("KAFKA_PORT", "9092")
         ),
     )
-    parser.add_argument("--assignor", default="range", choices=["range", "roundrobin"])
+    parser.add_argument("--assignor", type=assignor_list,
+                        help="partition.assignment.strategy (default: librdkafka's)")
     parser.add_argument("--max-messages", type=int, default=0, help="leave after N messages")
     parser.add_argument("--run-seconds", type=float, default=0, help="leave after S seconds")
     args = parser.parse_args()
@@ -87,17 +101,19 @@ def main() -> int:
             why = BROKER_LOST[err.code()](err)
             print(f"{name} lost the broker ({why}); reconnecting and rejoining...", flush=True)
 
-    c1 = Consumer({
+    config = {
         'bootstrap.servers': args.brokers,
         'group.id': args.group,
         'auto.offset.reset': 'earliest',
-        'partition.assignment.strategy': args.assignor,
         'client.id': client_id,
         'session.timeout.ms': 10000,
         'heartbeat.interval.ms': 1000,
         'error_cb': on_error,
         'log_level': 2,  # librdkafka's own log: critical only; errors arrive through on_error
-    })
+    }
+    if args.assignor:
+        config['partition.assignment.strategy'] = args.assignor
+    c1 = Consumer(config)
 
     def fail(why):
         print(f"error: {name} cannot consume from {args.group}: {why}", file=sys.stderr,
@@ -123,7 +139,8 @@ def main() -> int:
 
     c1.subscribe([args.topic], on_assign=on_assign)
 
-    print(f"{name} started (group {args.group}, assignor {args.assignor})", flush=True)
+    assignor = args.assignor or "librdkafka's default"
+    print(f"{name} started (group {args.group}, assignor {assignor})", flush=True)
 
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))

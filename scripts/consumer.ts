@@ -31,7 +31,7 @@ import {
   LAB_TIMING,
   type MemberEvent,
 } from "../lib/member.ts";
-import { assignorFlag, explainInconsistentProtocol } from "../lib/assignors.ts";
+import { assignorFlag, DEFAULT_ASSIGNORS, explainInconsistentProtocol } from "../lib/assignors.ts";
 import { ensureTopic } from "../lib/topic.ts";
 import { appendRecord, newRunRecord } from "../lib/records.ts";
 import { MAX_ORDER_BYTES } from "../lib/orders.ts";
@@ -78,9 +78,9 @@ await runMain(async () => {
     },
     assignor: {
       type: "string",
-      default: "kafkajs",
-      help: "kafkajs (kafkajs's RoundRobinAssigner), or Kafka's range or roundrobin " +
-        "(to share a group with Java/Python members)",
+      default: DEFAULT_ASSIGNORS.join(","),
+      help: "assignors offered, in order of preference: Kafka's range and roundrobin " +
+        "(shared with Java/Python members), kafkajs (kafkajs's own RoundRobinAssigner)",
     },
   });
   const brokers = resolveBrokers(values.brokers as string | undefined);
@@ -105,7 +105,7 @@ await runMain(async () => {
   const crashAfter = values["crash-after"] === undefined
     ? undefined
     : intFlag("--crash-after", values["crash-after"], { min: 1 });
-  const assignor = assignorFlag("--assignor", values.assignor);
+  const assignors = assignorFlag("--assignor", values.assignor);
 
   await requireBroker(brokers);
   const admin = createKafka({ brokers, clientId: "lab-admin" }).admin();
@@ -130,7 +130,7 @@ await runMain(async () => {
     processMs,
     commit,
     maxBytes,
-    assignor,
+    assignors,
     onEvent: (event) => {
       if (event.type === "crashed" && !event.restarting) {
         // kafkajs gave up (a non-retriable error): say why in one line and exit non-zero.
@@ -165,7 +165,7 @@ await runMain(async () => {
     const protocol = await admin.describeGroups([groupId])
       .then((d) => d.groups[0]?.protocol || undefined, () => undefined)
       .finally(() => admin.disconnect());
-    throw new LabError(`${name} ${explainInconsistentProtocol(groupId, assignor, protocol)}`);
+    throw new LabError(`${name} ${explainInconsistentProtocol(groupId, assignors, protocol)}`);
   }
   if (failure) throw new LabError(`${name} stopped on an error: ${failure.error}`);
 });

@@ -10,6 +10,7 @@ import { Buffer } from "node:buffer";
 import {
   assignerFor,
   assignorFlag,
+  DEFAULT_ASSIGNORS,
   explainInconsistentProtocol,
   rangeAssign,
   roundRobinAssign,
@@ -114,12 +115,20 @@ Deno.test("assigners announce Kafka's protocol names with version-0 consumer met
   assertEquals(kafkajs.name, "RoundRobinAssigner");
 });
 
-Deno.test("--assignor is checked, and the mismatch explanation names the fix", () => {
-  assertEquals(assignorFlag("--assignor", "roundrobin"), "roundrobin");
+Deno.test("--assignor takes a comma list in order of preference, and the mismatch explanation names the fix", () => {
+  assertEquals(assignorFlag("--assignor", "roundrobin"), ["roundrobin"]);
+  assertEquals(assignorFlag("--assignor", DEFAULT_ASSIGNORS.join(",")), ["range", "roundrobin"]);
+  assertEquals(assignorFlag("--assignor", "kafkajs, range"), ["kafkajs", "range"]);
   assertThrows(() => assignorFlag("--assignor", "sticky"), UsageError);
+  assertThrows(() => assignorFlag("--assignor", "range,"), UsageError);
+  assertThrows(() => assignorFlag("--assignor", "range,range"), UsageError);
   assertMatch(
-    explainInconsistentProtocol("billing-group", "kafkajs", "range"),
-    /INCONSISTENT_GROUP_PROTOCOL.*'range'.*'RoundRobinAssigner'.*--assignor range$/,
+    explainInconsistentProtocol("billing-group", ["kafkajs"], "range"),
+    /INCONSISTENT_GROUP_PROTOCOL.*'range'.*'RoundRobinAssigner' \(--assignor kafkajs\).*; start this member without --assignor \(its default, range,roundrobin, offers range\)$/,
+  );
+  assertMatch(
+    explainInconsistentProtocol("billing-group", ["range", "roundrobin"], "RoundRobinAssigner"),
+    /offers only 'range', 'roundrobin' \(--assignor range,roundrobin\).*--assignor kafkajs$/,
   );
 });
 

@@ -229,12 +229,14 @@ const lessonChecks: Record<string, (nb: ExecutedNotebook) => void> = {
       assertTrue(messages.every((m) => m > 0), `every member consumed orders: ${table}`);
     }
     assertMatch(outputWith(nb, "INCONSISTENT_GROUP_PROTOCOL"), /RoundRobinAssigner/);
-    const three = outputWith(nb, "Python, Java and TypeScript with 'roundrobin': 30 new orders");
+    // Each with its client's defaults: the one assignor all three offer is range.
+    const three = outputWith(nb, "Python, Java and TypeScript with their defaults: 30 new orders");
+    assertMatch(three, /leader \(ran range\)/);
     const memberRow = /^(Java consumer|Python consumer|TypeScript member) /;
     const rows = three.split("\n").filter((l) => memberRow.test(l))
       .map((l) => l.split(/\s{2,}/))
       .sort((a, b) => a[0].localeCompare(b[0]));
-    // roundrobin over the member ids: java-java-consumer-…, python-python-consumer-…, typescript-member-…
+    // range over the member ids: java-java-consumer-…, python-python-consumer-…, typescript-member-…
     assertEquals(rows.map((r) => [r[0], r[3]]), [
       ["Java consumer", "0"],
       ["Python consumer", "1"],

@@ -3,7 +3,8 @@
  * (kafka-clients), each with a TypeScript member in one group, with Kafka's
  * standard assignors, each side as the group's leader; mismatched assignors
  * refused with one explained line, not a hang; a bad flag or a broker that is
- * down, one line each; and all three languages in one group.
+ * down, one line each; and with every client's defaults, all three languages
+ * in one group, and Kafka's own console consumer beside lab members.
  */
 import { until } from "../lib/wait.ts";
 import { ensureJupyter } from "../lib/jupyter.ts";
@@ -11,8 +12,10 @@ import { lastAssignment, messagesIn, type PolyglotMember, TWINS } from "../lib/p
 import { type MemberProcess, spawnMember } from "../lib/processes.ts";
 import { produceOrders } from "../lib/producer.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
-import { freshTopic, testBrokers, uniqueName } from "./harness.ts";
-import { projectPath } from "../lib/runtime.ts";
+import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
+import { type ChildHandle, projectPath, spawnProcess } from "../lib/runtime.ts";
+import { brokerPaths, findJava, javaArgs } from "../lib/broker.ts";
+import { allPartitionsOwned, type GroupSnapshot, waitForGroup } from "../lib/groups.ts";
 
 const CONSUMER = projectPath("scripts/consumer.ts");
 
@@ -125,17 +128,17 @@ for (const language of ["python", "java"] as const) {
   }
 
   Deno.test(
-    `mismatched assignors: a TypeScript member joining a ${language} group says why in one line and exits 1`,
+    `mismatched assignors: a TypeScript member with --assignor kafkajs joining a ${language} group says why in one line and exits 1`,
     async () => {
       const brokers = await testBrokers();
       const topic = await freshTopic("polyglot");
       const groupId = uniqueName("billing-group");
+      // Its client's default assignors: the group uses range.
       const other = await TWINS[language].spawn({
         groupId,
         name: LANGUAGES[language].name,
         brokers,
         topic,
-        assignor: "range",
       });
       try {
         assertTrue(
@@ -155,7 +158,9 @@ for (const language of ["python", "java"] as const) {
             topic,
             "--brokers",
             brokers.join(","),
-          ], // default assignor: kafkajs's RoundRobinAssigner
+            "--assignor",
+            "kafkajs",
+          ],
           stdin: "null",
           env: { NO_COLOR: "1" },
           signal: AbortSignal.timeout(30_000),
@@ -165,7 +170,7 @@ for (const language of ["python", "java"] as const) {
         assertEquals(stderr.split("\n").length, 1, "one line");
         assertMatch(
           stderr,
-          /^error: TS cannot join .*INCONSISTENT_GROUP_PROTOCOL.*'range'.*--assignor range$/,
+          /^error: TS cannot join .*INCONSISTENT_GROUP_PROTOCOL.*'range'.*'RoundRobinAssigner' \(--assignor kafkajs\).*; start this member without --assignor/,
         );
       } finally {
         await other.stop();
@@ -173,20 +178,20 @@ for (const language of ["python", "java"] as const) {
     },
   );
 
-  Deno.test(`mismatched assignors: the ${language} member says why and exits 1`, async () => {
+  Deno.test(`mismatched assignors: a default ${language} member joining lab members with --assignor kafkajs says why and exits 1`, async () => {
     const brokers = await testBrokers();
     const topic = await freshTopic("polyglot");
     const groupId = uniqueName("billing-group");
-    const ts = await spawnMember({ groupId, name: "TS", brokers, topic });
+    const ts = await spawnMember({
+      groupId,
+      name: "TS",
+      brokers,
+      topic,
+      extraArgs: ["--assignor", "kafkajs"],
+    });
     try {
       const name = LANGUAGES[language].name;
-      const other = await TWINS[language].spawn({
-        groupId,
-        name,
-        brokers,
-        topic,
-        assignor: "roundrobin",
-      });
+      const other = await TWINS[language].spawn({ groupId, name, brokers, topic });
       const code = await exitWithin(other, 30_000);
       assertEquals(code, 1, other.lines.join(" | "));
       // Besides its start line, one line: the explanation (no log lines, no stack trace).
@@ -196,7 +201,7 @@ for (const language of ["python", "java"] as const) {
         said[0],
         new RegExp(`^error: ${name} cannot consume .*INCONSISTENT_GROUP_PROTOCOL`),
       );
-      assertMatch(said[0], /--assignor range\|roundrobin, not the default kafkajs/);
+      assertMatch(said[0], /a lab member with --assignor kafkajs offers only kafkajs's own\)$/);
     } finally {
       await ts.stop();
     }
@@ -236,11 +241,32 @@ Deno.test("the python and java members: a bad flag, a broker that is down: one l
   }));
 });
 
-Deno.test("python, java and typescript share one group with roundrobin: one partition each", async () => {
+/** Waits until `groupId` is Stable with `members` members owning all 3 partitions of `topic`. */
+function settled(groupId: string, topic: string, members: number): Promise<GroupSnapshot> {
+  return withAdmin(async (admin) => {
+    const { ok, snapshot } = await waitForGroup(
+      admin,
+      groupId,
+      (s) => s.members.length === members && allPartitionsOwned(s, topic, 3),
+      30_000,
+    );
+    assertTrue(ok, `${groupId} settled with ${members} members: ${JSON.stringify(snapshot)}`);
+    return snapshot;
+  });
+}
+
+/** Each partition of `topic` and the client id of its owner. */
+const owners = (snapshot: GroupSnapshot, topic: string) =>
+  Object.fromEntries(
+    snapshot.members.flatMap((m) => (m.assignment[topic] ?? []).map((p) => [p, m.clientId])),
+  );
+
+Deno.test("python, java and typescript members, each with its client's defaults, share one group: range", async () => {
   const brokers = await testBrokers();
   const topic = await freshTopic("polyglot");
   const groupId = uniqueName("billing-group");
-  const options = { groupId, brokers, topic, assignor: "roundrobin" as const };
+  // No assignor anywhere: the lab's default, librdkafka's and kafka-clients' own.
+  const options = { groupId, brokers, topic };
   let ts: MemberProcess | undefined;
   const others: Partial<Record<Language, PolyglotMember>> = {};
   try {
@@ -248,7 +274,7 @@ Deno.test("python, java and typescript share one group with roundrobin: one part
     // member's once it is assigned); whoever joins first leads, the split is the same.
     others.python = await TWINS.python.spawn({ ...options, name: LANGUAGES.python.name });
     others.java = await TWINS.java.spawn({ ...options, name: LANGUAGES.java.name });
-    ts = await spawnMember({ ...options, name: "TS", extraArgs: ["--assignor", "roundrobin"] });
+    ts = await spawnMember({ ...options, name: "TS" });
     const split = () => ({
       java: lastAssignment(others.java!.lines),
       python: lastAssignment(others.python!.lines),
@@ -260,10 +286,20 @@ Deno.test("python, java and typescript share one group with roundrobin: one part
         return owned.every((p) => p?.length === 1) &&
           new Set(owned.flatMap((p) => p!)).size === 3;
       }, 30_000),
-      `each owns one partition: ${JSON.stringify(split())}`,
+      `each owns one partition: ${JSON.stringify(split())} ${
+        [...others.python!.lines, ...others.java!.lines, ...ts!.lines].join(" | ")
+      }`,
     );
-    // Members sorted by id: "java-java-…", "python-py-…", "ts-…"; roundrobin deals 0, 1, 2.
-    assertEquals(split(), { java: [0], python: [1], ts: [2] }, "Kafka's roundrobin split");
+    const group = await settled(groupId, topic, 3);
+    // The one assignor all three offer by default (Java: range, cooperative-sticky).
+    assertEquals(group.protocol, "range", "the broker picked range");
+    // Members sorted by id: "java-java-…", "python-py-…", "ts-…"; range cuts 0 | 1 | 2.
+    assertEquals(split(), { java: [0], python: [1], ts: [2] }, "Kafka's range split");
+    assertEquals(
+      owners(group, topic),
+      { 0: "java-java", 1: "python-py", 2: "ts" },
+      "the coordinator agrees",
+    );
 
     const sent = await produceOrders({ brokers, topic, count: 15, intervalMs: 0 });
     const byMember = () => ({
@@ -286,7 +322,56 @@ Deno.test("python, java and typescript share one group with roundrobin: one part
         `${member} read only partition ${owned[0]}`,
       );
     }
+    assertEquals((await settled(groupId, topic, 3)).state, "Stable", "still stable");
   } finally {
     await Promise.all([ts?.stop(), others.python?.stop(), others.java?.stop()]);
+  }
+});
+
+Deno.test("Kafka's own console consumer, with its defaults, joins a group of default lab members", async () => {
+  const brokers = await testBrokers();
+  const topic = await freshTopic("polyglot");
+  const groupId = uniqueName("billing-group");
+  const options = { groupId, brokers, topic };
+  const members: MemberProcess[] = [];
+  const printed: string[] = [];
+  let consoleConsumer: ChildHandle | undefined;
+  try {
+    members.push(await spawnMember({ ...options, name: "TS 1" }));
+    members.push(await spawnMember({ ...options, name: "TS 2" }));
+    // kafka-console-consumer.sh: only --from-beginning, as the seed's auto.offset.reset.
+    consoleConsumer = spawnProcess(
+      await findJava(),
+      javaArgs(brokerPaths(), "org.apache.kafka.tools.consumer.ConsoleConsumer", [
+        "--bootstrap-server",
+        brokers.join(","),
+        "--topic",
+        topic,
+        "--group",
+        groupId,
+        "--from-beginning",
+      ]),
+      { onLine: (line) => printed.push(line) },
+    );
+    const group = await settled(groupId, topic, 3);
+    assertEquals(group.protocol, "range", "the broker picked range");
+    assertEquals(Object.keys(owners(group, topic)).length, 3, "each partition has one owner");
+
+    const sent = await produceOrders({ brokers, topic, count: 15, intervalMs: 0 });
+    const orderIds = () => [
+      ...members.flatMap((m) => messagesIn(m.lines).map((o) => o.orderId)),
+      ...printed.filter((l) => l.startsWith("{")).map((l) => String(JSON.parse(l).order_id)),
+    ];
+    assertTrue(await until(() => orderIds().length >= 15, 20_000), "all consumed");
+    await new Promise((r) => setTimeout(r, 500)); // room for a stray duplicate
+    assertEquals(
+      orderIds().sort(),
+      sent.map((s) => s.order.order_id).sort(),
+      `every message exactly once: ${printed.join(" | ")}`,
+    );
+    assertTrue(!printed.some((l) => /Exception|ERROR/.test(l)), printed.join(" | "));
+  } finally {
+    consoleConsumer?.kill("SIGTERM");
+    await Promise.all([consoleConsumer?.exited, ...members.map((m) => m.stop())]);
   }
 });
