@@ -32,7 +32,7 @@ import {
   waitForGroup,
 } from "./groups.ts";
 import { GroupMember, LAB_TIMING, type MessageEvent, waitForMembers } from "./member.ts";
-import { type MemberProcess, spawnMember } from "./processes.ts";
+import { type MemberProcess, spawnMember, stopLeftoverMembers } from "./processes.ts";
 import { type ProducedOrder, produceOrders } from "./producer.ts";
 import { messagesOf } from "./records.ts";
 import { AssignmentDiagram, flushOutput, Report, show, Table } from "./render.ts";
@@ -156,6 +156,7 @@ export class Lab {
    * what, with the diagram and a verdict.
    */
   async runGroup(groupId: string, names: string[], options: RunGroupOptions = {}): Promise<void> {
+    await this.#clearLeftovers([groupId]);
     const members: GroupMember[] = [];
     try {
       for (const name of names) {
@@ -196,6 +197,7 @@ export class Lab {
    * every new order.
    */
   async runGroups(groupIds: string[], orders = 10, timeoutMs = 20_000): Promise<void> {
+    await this.#clearLeftovers(groupIds);
     const members: GroupMember[] = [];
     try {
       for (const groupId of groupIds) {
@@ -240,6 +242,7 @@ export class Lab {
     names: string[],
     options: { sessionTimeoutMs?: number } = {},
   ): Promise<MemberProcess[]> {
+    await this.#clearLeftovers([groupId]);
     const extraArgs = [
       "--session-timeout-ms",
       String(options.sessionTimeoutMs ?? LAB_TIMING.sessionTimeoutMs),
@@ -335,6 +338,7 @@ export class Lab {
    * (or the deadline), then stops it: the group has "caught up".
    */
   async catchUp(groupId: string, timeoutMs = 20_000): Promise<void> {
+    await this.#clearLeftovers([groupId]);
     const member = await GroupMember.start({
       brokers: this.brokers,
       groupId,
@@ -365,6 +369,7 @@ export class Lab {
    * messages again. Reports each redelivered message.
    */
   async crashBeforeCommit(groupId: string, orders = 6, crashAfter = 4): Promise<void> {
+    await this.#clearLeftovers([groupId]);
     const first = await spawnMember({
       groupId,
       name: "Consumer 1",
@@ -430,6 +435,7 @@ export class Lab {
    * latest offset. Kafka only allows this while the group has no members.
    */
   async resetOffsets(groupId: string, to: "earliest" | "latest"): Promise<void> {
+    await this.#clearLeftovers([groupId]);
     const plan = await this.#withAdmin((admin) => planReset(admin, groupId, this.topic, { to }));
     await applyReset(this.brokers, groupId, this.topic, plan);
     await this.offsets([groupId]);
@@ -630,6 +636,25 @@ export class Lab {
     this.#processes = [];
     await Promise.all(running.map((m) => m.stop()));
     await show(`Stopped ${running.length} member process(es).`);
+  }
+
+  /**
+   * Every experiment starts here: member processes of its groups still
+   * running from an earlier run (a cell run twice, a kernel restarted while a
+   * lesson's members ran) are stopped, and the lesson says so.
+   */
+  async #clearLeftovers(groupIds: string[]): Promise<void> {
+    for (const groupId of groupIds) {
+      const stopped = await stopLeftoverMembers(groupId);
+      this.#processes = this.#processes.filter((m) =>
+        !stopped.includes(`${m.name} (pid ${m.pid})`)
+      );
+      if (stopped.length === 0) continue;
+      await show(
+        `Stopped ${stopped.length} member process(es) of ${groupId} left over from an ` +
+          `earlier run (a cell run twice, or an earlier kernel): ${stopped.join(", ")}.`,
+      );
+    }
   }
 
   async #settle(admin: Admin, groupId: string, members: number): Promise<GroupSnapshot> {
