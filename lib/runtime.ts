@@ -396,6 +396,19 @@ export function killProcess(pid: number, signal: Signal): boolean {
   }
 }
 
+/**
+ * True when this process runs as root (user id 0), where some tools (Jupyter)
+ * want an explicit `--allow-root`.
+ *
+ * @example
+ * ```ts
+ * runningAsRoot(); // false for a learner's own account
+ * ```
+ */
+export function runningAsRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
 /** The variable through which a lab process tells a child who started it. */
 const PARENT_PID_VARIABLE = "LAB_PARENT_PID";
 

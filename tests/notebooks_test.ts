@@ -3,10 +3,15 @@
  * top to bottom on the Deno kernel against the real broker, with their
  * outputs checked for what each lesson claims.
  */
-import { type ExecutedNotebook, executeNotebook } from "../lib/jupyter.ts";
+import {
+  ensureJupyter,
+  type ExecutedNotebook,
+  executeNotebook,
+  jupyterLabArgs,
+} from "../lib/jupyter.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
-import { testBrokers } from "./harness.ts";
-import { projectPath } from "../lib/runtime.ts";
+import { runScript, testBrokers } from "./harness.ts";
+import { isFileSync, projectPath } from "../lib/runtime.ts";
 
 const NOTEBOOKS = projectPath("notebooks/");
 const files = [...Deno.readDirSync(NOTEBOOKS)]
@@ -89,6 +94,53 @@ Deno.test("notebook cells call the library instead of defining logic", () => {
       assertEquals(problem, undefined, `${file} cell ${i + 1} ${problem}: move it into lib/`);
     });
   }
+});
+
+Deno.test("deno task notebook and kernel: each its own help, bad actions are usage errors", async () => {
+  const notebook = await runScript("jupyter.ts", ["notebook", "--help"]);
+  assertEquals(notebook.code, 0, notebook.stderr);
+  assertMatch(notebook.stdout, /^Usage: deno task notebook \[JupyterLab options\]\n/);
+  assertMatch(notebook.stdout, /--no-browser/);
+  const kernel = await runScript("jupyter.ts", ["kernel", "--help"]);
+  assertEquals(kernel.code, 0, kernel.stderr);
+  assertMatch(kernel.stdout, /^Usage: deno task kernel \[options\]\n/);
+  const unknown = await runScript("jupyter.ts", ["lab"]);
+  assertEquals([unknown.code, unknown.stderr], [
+    2,
+    "error: unknown action 'lab': kernel or notebook",
+  ]);
+  const flag = await runScript("jupyter.ts", ["kernel", "--no-browser"]);
+  assertEquals(flag.code, 2, flag.stderr);
+});
+
+Deno.test("jupyter lab gets Jupyter's own flags, the project as its root, --allow-root as root", () => {
+  const root = projectPath();
+  assertEquals(jupyterLabArgs(["--no-browser", "--port", "8899"], { asRoot: false }), [
+    "lab",
+    `--ServerApp.root_dir=${root}`,
+    "--LabApp.default_url=/lab/tree/notebooks",
+    "--no-browser",
+    "--port",
+    "8899",
+  ]);
+  assertEquals(jupyterLabArgs([], { asRoot: true }).at(-1), "--allow-root");
+  assertEquals(
+    jupyterLabArgs(["--allow-root"], { asRoot: true }).filter((a) => a === "--allow-root"),
+    ["--allow-root"],
+  );
+});
+
+Deno.test("the venv's Node helpers are CommonJS, not under the project's ES-module package.json", async () => {
+  await ensureJupyter();
+  const marker = JSON.parse(Deno.readTextFileSync(projectPath(".venv/package.json")));
+  assertEquals(marker.type, "commonjs");
+  // JupyterLab (requirements-lab.txt) runs this yarn with Node at start-up, when both are there.
+  const yarn = [...Deno.readDirSync(projectPath(".venv/lib"))]
+    .map((python) => projectPath(`.venv/lib/${python.name}/site-packages/jupyter_builder/yarn.js`))
+    .find(isFileSync);
+  const out = yarn &&
+    await new Deno.Command("node", { args: [yarn, "--version"] }).output().catch(() => undefined);
+  if (out) assertEquals(out.code, 0, new TextDecoder().decode(out.stderr).slice(-300));
 });
 
 /** All text/plain outputs of the notebook, one string per output. */
