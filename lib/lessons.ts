@@ -31,7 +31,13 @@ import {
   totalLag,
   waitForGroup,
 } from "./groups.ts";
-import { GroupMember, LAB_TIMING, type MessageEvent, waitForMembers } from "./member.ts";
+import {
+  clientIdFor,
+  GroupMember,
+  LAB_TIMING,
+  type MessageEvent,
+  waitForMembers,
+} from "./member.ts";
 import { type MemberProcess, spawnMember, stopLeftoverMembers } from "./processes.ts";
 import { type ProducedOrder, produceOrders } from "./producer.ts";
 import { messagesOf } from "./records.ts";
@@ -47,7 +53,7 @@ import {
 } from "./polyglot.ts";
 import { type OffsetRange, summarizeRun, summaryTable, verdict } from "./summary.ts";
 import { ensureTopic } from "./topic.ts";
-import { offsetsTable, snapshotDiagram } from "./describe.ts";
+import { offsetsTable } from "./describe.ts";
 import { applyReset, planReset } from "./reset.ts";
 import { env } from "./runtime.ts";
 
@@ -270,7 +276,7 @@ export class Lab {
     await show(
       new Report([
         `Group ${groupId}: ${snapshot.state}, ${snapshot.members.length} member(s).`,
-        snapshotDiagram(snapshot, this.topic, ORDER_PARTITIONS),
+        this.#snapshotDiagram(snapshot),
       ]),
     );
   }
@@ -305,14 +311,13 @@ export class Lab {
         remaining,
         action,
       );
-      const moved = before.members
-        .filter((m) => !after.members.some((a) => a.memberId === m.memberId))
-        .flatMap((m) => m.assignment[this.topic] ?? []);
+      const names = this.#memberNames();
       const line = ok
-        ? `${member.name} ${what}: partition(s) ${moved.join(", ") || "none"} moved; ` +
-          `the group was Stable with every partition owned after ${(ms / 1000).toFixed(1)} s.`
+        ? `${member.name} ${what}. ${
+          describeMoves(ownerChanges(before, after, this.topic), member.name, names)
+        } The group was Stable with every partition owned after ${(ms / 1000).toFixed(1)} s.`
         : `${member.name} ${what}: the group had not settled after ${(ms / 1000).toFixed(1)} s.`;
-      await show(new Report([line, snapshotDiagram(after, this.topic, ORDER_PARTITIONS)]));
+      await show(new Report([line, this.#snapshotDiagram(after)]));
     });
   }
 
@@ -686,6 +691,25 @@ export class Lab {
     });
   }
 
+  /** Client id to name of the member processes this lab started: `consumer-1` → `Consumer 1`. */
+  #memberNames(): Map<string, string> {
+    return new Map(this.#processes.map((m) => [clientIdFor(m.name), m.name]));
+  }
+
+  /** The coordinator's view as a diagram, members by the names the cells gave them. */
+  #snapshotDiagram(snapshot: GroupSnapshot): AssignmentDiagram {
+    const names = this.#memberNames();
+    return this.#diagram(
+      snapshot.groupId,
+      snapshot.members
+        .map((m) => ({
+          name: names.get(m.clientId) ?? m.clientId,
+          partitions: m.assignment[this.topic] ?? [],
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    );
+  }
+
   #diagram(groupId: string, members: { name: string; partitions: number[] }[]) {
     return new AssignmentDiagram({
       topic: this.topic,
@@ -694,6 +718,69 @@ export class Lab {
       members,
     });
   }
+}
+
+/** A partition whose owner changed in a rebalance (client ids; undefined: nobody). */
+export interface OwnerChange {
+  partition: number;
+  from?: string;
+  to?: string;
+}
+
+/**
+ * The partitions of `topic` whose owner differs between two snapshots of a
+ * group, with their owners' client ids before and after, by partition.
+ *
+ * @example
+ * ```ts
+ * ownerChanges(before, after, "order-events"); // [{ partition: 0, from: "consumer-1", to: "consumer-3" }]
+ * ```
+ */
+export function ownerChanges(
+  before: GroupSnapshot,
+  after: GroupSnapshot,
+  topic: string,
+): OwnerChange[] {
+  const owners = (snapshot: GroupSnapshot) =>
+    new Map(
+      snapshot.members.flatMap((m) => (m.assignment[topic] ?? []).map((p) => [p, m.clientId])),
+    );
+  const [was, is] = [owners(before), owners(after)];
+  return [...new Set([...was.keys(), ...is.keys()])].sort((a, b) => a - b)
+    .filter((p) => was.get(p) !== is.get(p))
+    .map((partition) => ({ partition, from: was.get(partition), to: is.get(partition) }));
+}
+
+/**
+ * Says which partitions moved when `leaver` went, as the diagram shows them:
+ * the leaver's, and any other that changed owner too (an eager rebalance, as
+ * with kafkajs's round-robin or Kafka's range, deals every partition out
+ * again). `names` turns client ids into the names the lesson uses.
+ *
+ * @example
+ * ```ts
+ * describeMoves([{ partition: 0, from: "consumer-1", to: "consumer-2" }], "Consumer 1",
+ *   new Map([["consumer-1", "Consumer 1"], ["consumer-2", "Consumer 2"]]));
+ * // "Partition 0 moved: Consumer 1 → Consumer 2."
+ * ```
+ */
+export function describeMoves(
+  changes: OwnerChange[],
+  leaver: string,
+  names: Map<string, string>,
+): string {
+  const name = (clientId?: string) => clientId ? names.get(clientId) ?? clientId : "nobody";
+  if (changes.length === 0) return "No partition changed owner.";
+  const moves = changes.map((c) => `${c.partition}: ${name(c.from)} → ${name(c.to)}`);
+  const others = changes.filter((c) => name(c.from) !== leaver).map((c) => c.partition);
+  const plural = changes.length === 1 ? "Partition" : "Partitions";
+  return `${plural} ${moves.join(", ")} moved.` +
+    (others.length === 0
+      ? ""
+      : ` ${others.length === 1 ? "Partition" : "Partitions"} ${others.join(", ")} ${
+        others.length === 1 ? "was" : "were"
+      } not ${leaver}'s and moved too: at a rebalance the group's assignor deals every partition ` +
+        `out again, so a member going can move more than its own partitions.`);
 }
 
 /**
