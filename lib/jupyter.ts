@@ -68,7 +68,8 @@ async function run(cmd: string, args: string[]): Promise<void> {
  * ```
  */
 export async function ensureJupyter(
-  requirements: "requirements.txt" | "requirements-lab.txt" = "requirements.txt",
+  requirements: "requirements.txt" | "requirements-lab.txt" | "requirements-browser.txt" =
+    "requirements.txt",
   onProgress: (line: string) => void = () => {},
 ): Promise<void> {
   const file = `${JUPYTER_DIR}/${requirements}`;

@@ -16,7 +16,7 @@ import {
   jupyterEnv,
   jupyterLabArgs,
 } from "../lib/jupyter.ts";
-import { args, env, spawnProcess } from "../lib/runtime.ts";
+import { args, env, onSignal, spawnProcess } from "../lib/runtime.ts";
 
 const NOTEBOOK_HELP = `Usage: deno task notebook [JupyterLab options]
 
@@ -57,5 +57,6 @@ await runMain(async () => {
     env: jupyterEnv(),
     inheritStdio: true,
   });
+  onSignal("SIGTERM", () => jupyter.kill("SIGTERM")); // Ctrl+C reaches both already
   return await jupyter.exited;
 });
