@@ -17,6 +17,7 @@ import {
   readTextFile,
   remove,
   runCommand,
+  runningAsRoot,
   writeTextFile,
 } from "./runtime.ts";
 
@@ -67,20 +68,50 @@ async function run(cmd: string, args: string[]): Promise<void> {
  * ```
  */
 export async function ensureJupyter(
-  requirements: "requirements.txt" | "requirements-lab.txt" = "requirements.txt",
+  requirements: "requirements.txt" | "requirements-lab.txt" | "requirements-browser.txt" =
+    "requirements.txt",
   onProgress: (line: string) => void = () => {},
 ): Promise<void> {
   const file = `${JUPYTER_DIR}/${requirements}`;
   const wanted = await readTextFile(file);
   const marker = `${VENV}/.installed-${requirements}`;
-  if (await exists(marker) && await readTextFile(marker) === wanted) return;
   if (!(await exists(`${VENV}/bin/python`))) {
     onProgress("Creating a Python venv in .venv ...");
     await run("python3", ["-m", "venv", VENV]);
   }
+  // JupyterLab runs Node helpers from the venv (jupyter_builder's yarn.js), which
+  // are CommonJS; without this they fall under the project's package.json,
+  // "type": "module", and fail with ~20 KB of errors at every start.
+  await writeTextFile(`${VENV}/package.json`, '{ "type": "commonjs" }\n');
+  if (await exists(marker) && await readTextFile(marker) === wanted) return;
   onProgress(`Installing ${requirements.replace(".txt", "")} from PyPI into .venv ...`);
   await run(`${VENV}/bin/python`, ["-m", "pip", "install", "--quiet", "-r", file]);
   await writeTextFile(marker, wanted);
+}
+
+/**
+ * The arguments of `jupyter lab` for the lessons: the file browser rooted at
+ * the project (so `lib/` opens from it too) and opened on `notebooks/`, then
+ * `passThrough` (Jupyter's own flags, e.g. `--no-browser`, `--port 8889`), and
+ * `--allow-root` when running as root, which Jupyter refuses otherwise.
+ *
+ * @example
+ * ```ts
+ * jupyterLabArgs(["--no-browser"]);
+ * // ["lab", "--ServerApp.root_dir=/lab/", "--LabApp.default_url=/lab/tree/notebooks", "--no-browser"]
+ * ```
+ */
+export function jupyterLabArgs(
+  passThrough: string[],
+  { asRoot = runningAsRoot() }: { asRoot?: boolean } = {},
+): string[] {
+  return [
+    "lab",
+    `--ServerApp.root_dir=${ROOT}`,
+    "--LabApp.default_url=/lab/tree/notebooks",
+    ...passThrough,
+    ...(asRoot && !passThrough.includes("--allow-root") ? ["--allow-root"] : []),
+  ];
 }
 
 /** One output of an executed cell, flattened to text. */

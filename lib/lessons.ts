@@ -31,8 +31,14 @@ import {
   totalLag,
   waitForGroup,
 } from "./groups.ts";
-import { GroupMember, LAB_TIMING, type MessageEvent, waitForMembers } from "./member.ts";
-import { type MemberProcess, spawnMember } from "./processes.ts";
+import {
+  clientIdFor,
+  GroupMember,
+  LAB_TIMING,
+  type MessageEvent,
+  waitForMembers,
+} from "./member.ts";
+import { type MemberProcess, spawnMember, stopLeftoverMembers } from "./processes.ts";
 import { type ProducedOrder, produceOrders } from "./producer.ts";
 import { messagesOf } from "./records.ts";
 import { AssignmentDiagram, flushOutput, Report, show, Table } from "./render.ts";
@@ -47,7 +53,7 @@ import {
 } from "./polyglot.ts";
 import { type OffsetRange, summarizeRun, summaryTable, verdict } from "./summary.ts";
 import { ensureTopic } from "./topic.ts";
-import { offsetsTable, snapshotDiagram } from "./describe.ts";
+import { offsetsTable } from "./describe.ts";
 import { applyReset, planReset } from "./reset.ts";
 import { env } from "./runtime.ts";
 
@@ -156,6 +162,7 @@ export class Lab {
    * what, with the diagram and a verdict.
    */
   async runGroup(groupId: string, names: string[], options: RunGroupOptions = {}): Promise<void> {
+    await this.#clearLeftovers([groupId]);
     const members: GroupMember[] = [];
     try {
       for (const name of names) {
@@ -196,6 +203,7 @@ export class Lab {
    * every new order.
    */
   async runGroups(groupIds: string[], orders = 10, timeoutMs = 20_000): Promise<void> {
+    await this.#clearLeftovers(groupIds);
     const members: GroupMember[] = [];
     try {
       for (const groupId of groupIds) {
@@ -240,6 +248,7 @@ export class Lab {
     names: string[],
     options: { sessionTimeoutMs?: number } = {},
   ): Promise<MemberProcess[]> {
+    await this.#clearLeftovers([groupId]);
     const extraArgs = [
       "--session-timeout-ms",
       String(options.sessionTimeoutMs ?? LAB_TIMING.sessionTimeoutMs),
@@ -267,7 +276,7 @@ export class Lab {
     await show(
       new Report([
         `Group ${groupId}: ${snapshot.state}, ${snapshot.members.length} member(s).`,
-        snapshotDiagram(snapshot, this.topic, ORDER_PARTITIONS),
+        this.#snapshotDiagram(snapshot),
       ]),
     );
   }
@@ -302,14 +311,13 @@ export class Lab {
         remaining,
         action,
       );
-      const moved = before.members
-        .filter((m) => !after.members.some((a) => a.memberId === m.memberId))
-        .flatMap((m) => m.assignment[this.topic] ?? []);
+      const names = this.#memberNames();
       const line = ok
-        ? `${member.name} ${what}: partition(s) ${moved.join(", ") || "none"} moved; ` +
-          `the group was Stable with every partition owned after ${(ms / 1000).toFixed(1)} s.`
+        ? `${member.name} ${what}. ${
+          describeMoves(ownerChanges(before, after, this.topic), member.name, names)
+        } The group was Stable with every partition owned after ${(ms / 1000).toFixed(1)} s.`
         : `${member.name} ${what}: the group had not settled after ${(ms / 1000).toFixed(1)} s.`;
-      await show(new Report([line, snapshotDiagram(after, this.topic, ORDER_PARTITIONS)]));
+      await show(new Report([line, this.#snapshotDiagram(after)]));
     });
   }
 
@@ -335,6 +343,7 @@ export class Lab {
    * (or the deadline), then stops it: the group has "caught up".
    */
   async catchUp(groupId: string, timeoutMs = 20_000): Promise<void> {
+    await this.#clearLeftovers([groupId]);
     const member = await GroupMember.start({
       brokers: this.brokers,
       groupId,
@@ -365,6 +374,7 @@ export class Lab {
    * messages again. Reports each redelivered message.
    */
   async crashBeforeCommit(groupId: string, orders = 6, crashAfter = 4): Promise<void> {
+    await this.#clearLeftovers([groupId]);
     const first = await spawnMember({
       groupId,
       name: "Consumer 1",
@@ -430,6 +440,7 @@ export class Lab {
    * latest offset. Kafka only allows this while the group has no members.
    */
   async resetOffsets(groupId: string, to: "earliest" | "latest"): Promise<void> {
+    await this.#clearLeftovers([groupId]);
     const plan = await this.#withAdmin((admin) => planReset(admin, groupId, this.topic, { to }));
     await applyReset(this.brokers, groupId, this.topic, plan);
     await this.offsets([groupId]);
@@ -637,6 +648,25 @@ export class Lab {
     await show(`Stopped ${running.length} member process(es).`);
   }
 
+  /**
+   * Every experiment starts here: member processes of its groups still
+   * running from an earlier run (a cell run twice, a kernel restarted while a
+   * lesson's members ran) are stopped, and the lesson says so.
+   */
+  async #clearLeftovers(groupIds: string[]): Promise<void> {
+    for (const groupId of groupIds) {
+      const stopped = await stopLeftoverMembers(groupId);
+      this.#processes = this.#processes.filter((m) =>
+        !stopped.includes(`${m.name} (pid ${m.pid})`)
+      );
+      if (stopped.length === 0) continue;
+      await show(
+        `Stopped ${stopped.length} member process(es) of ${groupId} left over from an ` +
+          `earlier run (a cell run twice, or an earlier kernel): ${stopped.join(", ")}.`,
+      );
+    }
+  }
+
   async #settle(admin: Admin, groupId: string, members: number): Promise<GroupSnapshot> {
     const { ok, snapshot } = await waitForGroup(
       admin,
@@ -666,6 +696,25 @@ export class Lab {
     });
   }
 
+  /** Client id to name of the member processes this lab started: `consumer-1` → `Consumer 1`. */
+  #memberNames(): Map<string, string> {
+    return new Map(this.#processes.map((m) => [clientIdFor(m.name), m.name]));
+  }
+
+  /** The coordinator's view as a diagram, members by the names the cells gave them. */
+  #snapshotDiagram(snapshot: GroupSnapshot): AssignmentDiagram {
+    const names = this.#memberNames();
+    return this.#diagram(
+      snapshot.groupId,
+      snapshot.members
+        .map((m) => ({
+          name: names.get(m.clientId) ?? m.clientId,
+          partitions: m.assignment[this.topic] ?? [],
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    );
+  }
+
   #diagram(groupId: string, members: { name: string; partitions: number[] }[]) {
     return new AssignmentDiagram({
       topic: this.topic,
@@ -674,6 +723,69 @@ export class Lab {
       members,
     });
   }
+}
+
+/** A partition whose owner changed in a rebalance (client ids; undefined: nobody). */
+export interface OwnerChange {
+  partition: number;
+  from?: string;
+  to?: string;
+}
+
+/**
+ * The partitions of `topic` whose owner differs between two snapshots of a
+ * group, with their owners' client ids before and after, by partition.
+ *
+ * @example
+ * ```ts
+ * ownerChanges(before, after, "order-events"); // [{ partition: 0, from: "consumer-1", to: "consumer-3" }]
+ * ```
+ */
+export function ownerChanges(
+  before: GroupSnapshot,
+  after: GroupSnapshot,
+  topic: string,
+): OwnerChange[] {
+  const owners = (snapshot: GroupSnapshot) =>
+    new Map(
+      snapshot.members.flatMap((m) => (m.assignment[topic] ?? []).map((p) => [p, m.clientId])),
+    );
+  const [was, is] = [owners(before), owners(after)];
+  return [...new Set([...was.keys(), ...is.keys()])].sort((a, b) => a - b)
+    .filter((p) => was.get(p) !== is.get(p))
+    .map((partition) => ({ partition, from: was.get(partition), to: is.get(partition) }));
+}
+
+/**
+ * Says which partitions moved when `leaver` went, as the diagram shows them:
+ * the leaver's, and any other that changed owner too (an eager rebalance, as
+ * with kafkajs's round-robin or Kafka's range, deals every partition out
+ * again). `names` turns client ids into the names the lesson uses.
+ *
+ * @example
+ * ```ts
+ * describeMoves([{ partition: 0, from: "consumer-1", to: "consumer-2" }], "Consumer 1",
+ *   new Map([["consumer-1", "Consumer 1"], ["consumer-2", "Consumer 2"]]));
+ * // "Partition 0 moved: Consumer 1 → Consumer 2."
+ * ```
+ */
+export function describeMoves(
+  changes: OwnerChange[],
+  leaver: string,
+  names: Map<string, string>,
+): string {
+  const name = (clientId?: string) => clientId ? names.get(clientId) ?? clientId : "nobody";
+  if (changes.length === 0) return "No partition changed owner.";
+  const moves = changes.map((c) => `${c.partition}: ${name(c.from)} → ${name(c.to)}`);
+  const others = changes.filter((c) => name(c.from) !== leaver).map((c) => c.partition);
+  const plural = changes.length === 1 ? "Partition" : "Partitions";
+  return `${plural} ${moves.join(", ")} moved.` +
+    (others.length === 0
+      ? ""
+      : ` ${others.length === 1 ? "Partition" : "Partitions"} ${others.join(", ")} ${
+        others.length === 1 ? "was" : "were"
+      } not ${leaver}'s and moved too: at a rebalance the group's assignor deals every partition ` +
+        `out again, so a member going can move more than its own partitions.`);
 }
 
 /**

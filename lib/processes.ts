@@ -5,17 +5,35 @@
  * show what only separate processes show: a member killed with SIGKILL, a
  * member leaving with Ctrl+C, output interleaved across terminals.
  *
+ * Every process started here ends with the process that started it (see
+ * {@linkcode onParentExit}): a restarted notebook kernel leaves no member
+ * behind holding partitions. And each running member is noted in
+ * `<runs dir>/<group>/processes/`, so a later run can find members of its
+ * group that are still there ({@linkcode stopLeftoverMembers}).
+ *
  * @module
  */
-import { newRunRecord, readRecords } from "./records.ts";
+import { newRunRecord, readRecords, runsDir } from "./records.ts";
 import { clientIdFor, type MemberEvent } from "./member.ts";
 import {
   type ChildHandle,
+  isNotFound,
+  killProcess,
+  listFiles,
+  mkdirp,
+  parentPidEnv,
+  pid,
+  processAlive,
+  processCommandLine,
   projectPath,
+  readTextFile,
+  remove,
   scriptRunner,
   type Signal,
   spawnProcess,
+  writeTextFile,
 } from "./runtime.ts";
+import { until } from "./wait.ts";
 
 const SCRIPTS = projectPath("scripts/");
 
@@ -101,8 +119,66 @@ function spawnScript(
   return spawnProcess(
     runner[0],
     [...runner.slice(1), `${SCRIPTS}${script}`, ...args],
-    { env: { NO_COLOR: "1" }, onLine },
+    { env: { NO_COLOR: "1", ...parentPidEnv() }, onLine },
   );
+}
+
+/** Where running members of a group are noted, one `<pid>.json` each. */
+const processesDir = (groupId: string) => `${runsDir(groupId)}/processes`;
+
+/** What {@linkcode spawnMember} notes about a running member. */
+interface RunningMember {
+  pid: number;
+  name: string;
+  /** The pid of the process that started it (a notebook kernel, a test). */
+  startedBy: number;
+}
+
+/** Notes a running member until it exits. */
+async function noteRunning(groupId: string, member: RunningMember, exited: Promise<number>) {
+  const dir = processesDir(groupId);
+  await mkdirp(dir);
+  const note = `${dir}/${member.pid}.json`;
+  await writeTextFile(note, JSON.stringify(member));
+  exited.catch(() => {}).then(() => remove(note));
+}
+
+/**
+ * Stops the member processes of `groupId` that {@linkcode spawnMember}
+ * started and that still run, whoever started them — left over from an
+ * earlier run: a cell run twice, or a kernel that still runs (a stuck one, or
+ * another notebook's). They get SIGTERM, as with Ctrl+C, and leave the group;
+ * one still running after `timeoutMs` gets SIGKILL. A pid is only signalled
+ * when its command line is still that member's. Resolves with
+ * `"<name> (pid <pid>)"` for each member stopped.
+ *
+ * @example
+ * ```ts
+ * await stopLeftoverMembers("billing-group"); // ["Consumer 1 (pid 4242)"]
+ * ```
+ */
+export async function stopLeftoverMembers(groupId: string, timeoutMs = 10_000): Promise<string[]> {
+  const dir = processesDir(groupId);
+  const files = await listFiles(dir).catch((error) => {
+    if (isNotFound(error)) return [];
+    throw error;
+  });
+  const leftovers: RunningMember[] = [];
+  for (const file of files) {
+    const member = await readTextFile(`${dir}/${file}`)
+      .then((text) => JSON.parse(text) as RunningMember, () => undefined);
+    const command = member && await processCommandLine(member.pid);
+    if (command?.includes(`${SCRIPTS}consumer.ts`) && command.includes(`--name ${member!.name}`)) {
+      killProcess(member!.pid, "SIGTERM");
+      leftovers.push(member!);
+    } else await remove(`${dir}/${file}`); // its process is gone, or the pid is another's
+  }
+  const running = () => leftovers.filter((m) => processAlive(m.pid));
+  if (!(await until(() => running().length === 0, timeoutMs))) {
+    for (const member of running()) killProcess(member.pid, "SIGKILL");
+  }
+  await Promise.all(leftovers.map((m) => remove(`${dir}/${m.pid}.json`)));
+  return leftovers.map((m) => `${m.name} (pid ${m.pid})`);
 }
 
 /**
@@ -133,6 +209,11 @@ export async function spawnMember(
     options.onLine?.(line);
     if (line.startsWith(`${options.name} assigned:`)) assigned.resolve();
   }, options.runner);
+  await noteRunning(
+    options.groupId,
+    { pid: child.pid, name: options.name, startedBy: pid },
+    child.exited,
+  );
   const signalAndWait = (signal: Signal) => {
     child.kill(signal);
     return child.exited;

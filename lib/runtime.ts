@@ -16,6 +16,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawn } from "node:child_process";
+import { clearInterval, setInterval } from "node:timers";
 import type { Readable } from "node:stream";
 
 /** `deno` or `bun`: which runtime runs this process. */
@@ -418,6 +419,76 @@ export function killProcess(pid: number, signal: Signal): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * True when this process runs as root (user id 0), where some tools (Jupyter)
+ * want an explicit `--allow-root`.
+ *
+ * @example
+ * ```ts
+ * runningAsRoot(); // false for a learner's own account
+ * ```
+ */
+export function runningAsRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** The variable through which a lab process tells a child who started it. */
+const PARENT_PID_VARIABLE = "LAB_PARENT_PID";
+
+/**
+ * Environment for a child process that should end with this one: it names
+ * this process, so the child's {@linkcode onParentExit} can watch it.
+ *
+ * @example
+ * ```ts
+ * spawnProcess(execPath, ["run", "-A", "scripts/consumer.ts"], { env: parentPidEnv() });
+ * ```
+ */
+export function parentPidEnv(): Record<string, string> {
+  return { [PARENT_PID_VARIABLE]: String(process.pid) };
+}
+
+/**
+ * Calls `listener` once when the process that started this one (named by
+ * {@linkcode parentPidEnv}) has gone: this process was handed to another
+ * parent, or that pid no longer runs. Checks every `intervalMs`; does nothing
+ * when no parent was named (a script started from a terminal). The check
+ * keeps no process alive by itself.
+ *
+ * @example
+ * ```ts
+ * onParentExit(() => console.log("my notebook kernel is gone: leaving the group"));
+ * ```
+ */
+export function onParentExit(listener: () => void, intervalMs = 1000): void {
+  const parentPid = Number(process.env[PARENT_PID_VARIABLE]);
+  if (!Number.isSafeInteger(parentPid) || parentPid <= 1) return;
+  const watch = setInterval(() => {
+    if (process.ppid === parentPid && processAlive(parentPid)) return;
+    clearInterval(watch);
+    listener();
+  }, intervalMs);
+  watch.unref();
+}
+
+/**
+ * The command line of a running process (arguments joined by spaces), or
+ * undefined when no such process runs: from `/proc` on Linux, else `ps`.
+ *
+ * @example
+ * ```ts
+ * await processCommandLine(pid); // "/usr/bin/deno run -A /lab/scripts/consumer.ts --group ..."
+ * ```
+ */
+export async function processCommandLine(pid: number): Promise<string | undefined> {
+  if (await exists("/proc/self/cmdline")) {
+    return await readTextFile(`/proc/${pid}/cmdline`)
+      .then((text) => text.replaceAll("\0", " ").trim() || undefined, () => undefined);
+  }
+  const out = await runCommand("ps", ["-o", "args=", "-p", String(pid)]).catch(() => undefined);
+  return out?.code === 0 ? out.stdout.trim() : undefined;
 }
 
 /**

@@ -35,7 +35,7 @@ import { assignorFlag, DEFAULT_ASSIGNORS, explainInconsistentProtocol } from "..
 import { ensureTopic } from "../lib/topic.ts";
 import { appendRecord, newRunRecord } from "../lib/records.ts";
 import { MAX_ORDER_BYTES } from "../lib/orders.ts";
-import { args, exit, onSignal, RUNTIME_VERSION } from "../lib/runtime.ts";
+import { args, exit, onParentExit, onSignal, RUNTIME_VERSION } from "../lib/runtime.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(args(), "deno task consumer", {
@@ -157,6 +157,7 @@ await runMain(async () => {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     onSignal(signal, () => leave.resolve());
   }
+  onParentExit(() => leave.resolve()); // started by a notebook kernel that is gone: leave too
   await leave.promise;
   await member.stop();
   if (failure?.kafkaError === "INCONSISTENT_GROUP_PROTOCOL") {

@@ -6,7 +6,7 @@
 import { intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
 import { BROKERS_FLAG, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
 import { formatProduced, produceOrders, producePoison } from "../lib/producer.ts";
-import { args, onSignal } from "../lib/runtime.ts";
+import { args, onParentExit, onSignal } from "../lib/runtime.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(args(), "deno task producer", {
@@ -42,6 +42,7 @@ await runMain(async () => {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     onSignal(signal, () => stop.abort());
   }
+  onParentExit(() => stop.abort());
   const sent = await produceOrders({
     brokers,
     topic,

@@ -3,10 +3,18 @@
  * top to bottom on the Deno kernel against the real broker, with their
  * outputs checked for what each lesson claims.
  */
-import { type ExecutedNotebook, executeNotebook } from "../lib/jupyter.ts";
+import {
+  type CellOutput,
+  ensureJupyter,
+  type ExecutedNotebook,
+  executeNotebook,
+  jupyterLabArgs,
+} from "../lib/jupyter.ts";
+import { describeMoves, ownerChanges } from "../lib/lessons.ts";
+import type { GroupSnapshot } from "../lib/groups.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
-import { testBrokers } from "./harness.ts";
-import { projectPath } from "../lib/runtime.ts";
+import { runScript, testBrokers } from "./harness.ts";
+import { isFileSync, projectPath } from "../lib/runtime.ts";
 
 const NOTEBOOKS = projectPath("notebooks/");
 const files = [...Deno.readDirSync(NOTEBOOKS)]
@@ -91,6 +99,98 @@ Deno.test("notebook cells call the library instead of defining logic", () => {
   }
 });
 
+Deno.test("lesson 1 tells what Stop and Restart do on this kernel", () => {
+  const text = cellsOf("01-what-is-a-consumer-group.ipynb").map(sourceOf).join("\n");
+  assertMatch(text, /Do not use Stop \(Kernel > Interrupt\) on this kernel/);
+  assertMatch(text, /Kernel > Restart\*\*: the member processes it started .* leave their group/);
+  assertMatch(text, /no cell runs forever/);
+});
+
+Deno.test("deno task notebook and kernel: each its own help, bad actions are usage errors", async () => {
+  const notebook = await runScript("jupyter.ts", ["notebook", "--help"]);
+  assertEquals(notebook.code, 0, notebook.stderr);
+  assertMatch(notebook.stdout, /^Usage: deno task notebook \[JupyterLab options\]\n/);
+  assertMatch(notebook.stdout, /--no-browser/);
+  const kernel = await runScript("jupyter.ts", ["kernel", "--help"]);
+  assertEquals(kernel.code, 0, kernel.stderr);
+  assertMatch(kernel.stdout, /^Usage: deno task kernel \[options\]\n/);
+  const unknown = await runScript("jupyter.ts", ["lab"]);
+  assertEquals([unknown.code, unknown.stderr], [
+    2,
+    "error: unknown action 'lab': kernel or notebook",
+  ]);
+  const flag = await runScript("jupyter.ts", ["kernel", "--no-browser"]);
+  assertEquals(flag.code, 2, flag.stderr);
+});
+
+Deno.test("jupyter lab gets Jupyter's own flags, the project as its root, --allow-root as root", () => {
+  const root = projectPath();
+  assertEquals(jupyterLabArgs(["--no-browser", "--port", "8899"], { asRoot: false }), [
+    "lab",
+    `--ServerApp.root_dir=${root}`,
+    "--LabApp.default_url=/lab/tree/notebooks",
+    "--no-browser",
+    "--port",
+    "8899",
+  ]);
+  assertEquals(jupyterLabArgs([], { asRoot: true }).at(-1), "--allow-root");
+  assertEquals(
+    jupyterLabArgs(["--allow-root"], { asRoot: true }).filter((a) => a === "--allow-root"),
+    ["--allow-root"],
+  );
+});
+
+Deno.test("the venv's Node helpers are CommonJS, not under the project's ES-module package.json", async () => {
+  await ensureJupyter();
+  const marker = JSON.parse(Deno.readTextFileSync(projectPath(".venv/package.json")));
+  assertEquals(marker.type, "commonjs");
+  // JupyterLab (requirements-lab.txt) runs this yarn with Node at start-up, when both are there.
+  const yarn = [...Deno.readDirSync(projectPath(".venv/lib"))]
+    .map((python) => projectPath(`.venv/lib/${python.name}/site-packages/jupyter_builder/yarn.js`))
+    .find(isFileSync);
+  const out = yarn &&
+    await new Deno.Command("node", { args: [yarn, "--version"] }).output().catch(() => undefined);
+  if (out) assertEquals(out.code, 0, new TextDecoder().decode(out.stderr).slice(-300));
+});
+
+Deno.test("a leave's words name every partition that changed owner, as the diagram shows", () => {
+  const snapshot = (owners: Record<string, number[]>): GroupSnapshot => ({
+    groupId: "g",
+    state: "Stable",
+    protocol: "RoundRobinAssigner",
+    partitions: [],
+    at: 0,
+    members: Object.entries(owners).map(([clientId, partitions]) => ({
+      memberId: `${clientId}-id`,
+      clientId,
+      host: "/127.0.0.1",
+      assignment: { t: partitions },
+    })),
+  });
+  // Round-robin over the members left re-deals everything: 1 and 2 move too.
+  const before = snapshot({ "consumer-1": [0], "consumer-2": [1], "consumer-3": [2] });
+  const after = snapshot({ "consumer-2": [0, 2], "consumer-3": [1] });
+  const changes = ownerChanges(before, after, "t");
+  assertEquals(changes, [
+    { partition: 0, from: "consumer-1", to: "consumer-2" },
+    { partition: 1, from: "consumer-2", to: "consumer-3" },
+    { partition: 2, from: "consumer-3", to: "consumer-2" },
+  ]);
+  const names = new Map([1, 2, 3].map((n) => [`consumer-${n}`, `Consumer ${n}`]));
+  assertEquals(
+    describeMoves(changes, "Consumer 1", names),
+    "Partitions 0: Consumer 1 → Consumer 2, 1: Consumer 2 → Consumer 3, 2: Consumer 3 → " +
+      "Consumer 2 moved. Partitions 1, 2 were not Consumer 1's and moved too: at a rebalance " +
+      "the group's assignor deals every partition out again, so a member going can move more " +
+      "than its own partitions.",
+  );
+  const sticky = ownerChanges(before, snapshot({ "consumer-2": [0, 1], "consumer-3": [2] }), "t");
+  assertEquals(
+    describeMoves(sticky, "Consumer 1", names),
+    "Partition 0: Consumer 1 → Consumer 2 moved.",
+  );
+});
+
 /** All text/plain outputs of the notebook, one string per output. */
 function texts(nb: ExecutedNotebook): string[] {
   return nb.cells.flatMap((c) => c.outputs.map((o) => o.text));
@@ -163,7 +263,14 @@ const lessonChecks: Record<string, (nb: ExecutedNotebook) => void> = {
   "04-rebalancing-and-fault-tolerance.ipynb": (nb) => {
     const seconds = (text: string) => Number(/after ([\d.]+) s/.exec(text)![1]);
     const left = outputWith(nb, "Consumer 1 left the group");
-    assertMatch(left, /moved; the group was Stable with every partition owned/);
+    assertMatch(left, /Partitions? 0: Consumer 1 → Consumer [23].* moved\./);
+    assertMatch(left, /The group was Stable with every partition owned/);
+    // The diagrams name members as the cells do ("Consumer 1"), not by client id.
+    const outputs = nb.cells.flatMap((c) => c.outputs);
+    const drawn = (o: CellOutput) => `${o.text}${o.html ?? ""}${o.svg ?? ""}`;
+    assertTrue(outputs.some((o) => /<svg[\s\S]*Consumer 3/.test(drawn(o))), "SVG names Consumer 3");
+    const clientIds = outputs.filter((o) => /consumer-\d/.test(drawn(o)));
+    assertEquals(clientIds.map((o) => o.text), [], "lesson 4 shows client ids");
     const crashed = outputWith(nb, "Consumer 2 was killed (SIGKILL)");
     assertMatch(crashed, /reads from 0, 1, 2/);
     assertTrue(seconds(left) < 5, `graceful leave took ${seconds(left)} s`);
