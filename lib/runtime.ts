@@ -474,24 +474,6 @@ export function onParentExit(listener: () => void, intervalMs = 1000): void {
 }
 
 /**
- * The command line of a running process (arguments joined by spaces), or
- * undefined when no such process runs: from `/proc` on Linux, else `ps`.
- *
- * @example
- * ```ts
- * await processCommandLine(pid); // "/usr/bin/deno run -A /lab/scripts/consumer.ts --group ..."
- * ```
- */
-export async function processCommandLine(pid: number): Promise<string | undefined> {
-  if (await exists("/proc/self/cmdline")) {
-    return await readTextFile(`/proc/${pid}/cmdline`)
-      .then((text) => text.replaceAll("\0", " ").trim() || undefined, () => undefined);
-  }
-  const out = await runCommand("ps", ["-o", "args=", "-p", String(pid)]).catch(() => undefined);
-  return out?.code === 0 ? out.stdout.trim() : undefined;
-}
-
-/**
  * Writes a text file, replacing it (or appending, with `append`).
  *
  * @example
