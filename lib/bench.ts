@@ -15,13 +15,21 @@ import {
   startBroker,
   stopBroker,
 } from "./broker.ts";
-import { requireDeno } from "./cli.ts";
+import { LabError, requireDeno } from "./cli.ts";
 import { createKafka } from "./config.ts";
 import { allPartitionsOwned, timeRebalance, waitForGroup } from "./groups.ts";
 import { GroupMember, waitForMembers } from "./member.ts";
 import { type MemberProcess, spawnMember } from "./processes.ts";
 import { ensureTopic } from "./topic.ts";
-import { projectPath, runCommand, scriptRunner, spawnProcess } from "./runtime.ts";
+import {
+  makeTempDir,
+  projectPath,
+  remove,
+  runCommand,
+  scriptRunner,
+  spawnProcess,
+  writeTextFile,
+} from "./runtime.ts";
 
 /** One measured figure. */
 export interface BenchRow {
@@ -43,7 +51,97 @@ const stamp = () => `${Date.now().toString(36)}${Math.random().toString(36).slic
 const perSec = (n: number, ms: number) => n / (ms / 1000);
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/** The median and the range of a set of trials. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  trials: number;
+}
+
+/**
+ * The median (the mean of the middle two for an even count) and the range
+ * of `xs`.
+ *
+ * @example
+ * ```ts
+ * spread([3, 1, 2]); // { median: 2, min: 1, max: 3, trials: 3 }
+ * ```
+ */
+export function spread(xs: number[]): Spread {
+  if (xs.length === 0) throw new RangeError("spread of no trials");
+  const sorted = [...xs].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1
+    ? sorted[middle]
+    : (sorted[middle - 1] + sorted[middle]) / 2;
+  return { median, min: sorted[0], max: sorted.at(-1)!, trials: sorted.length };
+}
+
+/** Records done so far at a moment of a run (ms since the epoch). */
+export interface Progress {
+  at: number;
+  count: number;
+}
+
+/**
+ * Records/s over the second half of a run, so that a warm-up (JIT, the
+ * first metadata and connection, the group join) does not count: from the
+ * first sample at or past half the final count to the last sample.
+ * Throws a {@linkcode LabError} when the run is too short to time that half.
+ *
+ * @example
+ * ```ts
+ * steadyRate([{ at: 0, count: 0 }, { at: 9_000, count: 500 }, { at: 10_000, count: 1_000 }]); // 500
+ * ```
+ */
+export function steadyRate(samples: Progress[]): number {
+  const last = samples.at(-1);
+  const half = last && samples.find((s) => s.count >= last.count / 2);
+  if (!last || !half || last.at <= half.at || last.count <= half.count) {
+    throw new LabError("run too short to time its second half: give it more records");
+  }
+  return perSec(last.count - half.count, last.at - half.at);
+}
+
+/**
+ * The "compared with" text of the lab's side of a like-for-like pair: the
+ * ratio of the medians, or none after a short run (`--quick`), whose
+ * figures are still warm-up and noise.
+ *
+ * @example
+ * ```ts
+ * pairVerdict(spread([90, 100, 110]), spread([190, 200, 210]), false); // "lab/Java 0.50 (medians); ..."
+ * ```
+ */
+export function pairVerdict(lab: Spread, java: Spread, quick: boolean): string {
+  if (quick) return "short run, no ratio: run without --quick to compare";
+  const overlap = lab.min <= java.max && java.min <= lab.max;
+  return `lab/Java ${fmt(lab.median / java.median, 2)} (medians of ${lab.trials} interleaved ` +
+    `trials)${overlap ? "; the ranges overlap: no clear difference" : ""}`;
+}
+
+/**
+ * Runs each side once per trial, interleaved (a, b, a, b, ...), so that a
+ * change in the machine's load falls on both sides alike; resolves to each
+ * side's results in trial order.
+ *
+ * @example
+ * ```ts
+ * const [lab, java] = await interleave(3, [runLab, runJava]);
+ * ```
+ */
+export async function interleave(
+  trials: number,
+  sides: (() => Promise<number>)[],
+): Promise<number[][]> {
+  const results = sides.map(() => [] as number[]);
+  for (let trial = 0; trial < trials; trial++) {
+    for (const [i, side] of sides.entries()) results[i].push(await side());
+  }
+  return results;
+}
 
 async function freshTopic(ctx: BenchContext, prefix: string, partitions: number): Promise<string> {
   const topic = `bench-${prefix}-${stamp()}`;
@@ -57,6 +155,16 @@ async function freshTopic(ctx: BenchContext, prefix: string, partitions: number)
   return topic;
 }
 
+async function deleteTopics(ctx: BenchContext, topics: string[]): Promise<void> {
+  const admin = createKafka({ brokers: ctx.brokers, clientId: "lab-bench" }).admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** An order event padded to exactly `size` bytes of JSON, so members read it as an order. */
 function orderOfSize(size: number): string {
   const bare = JSON.stringify({ order_id: "1000", amount: 0, pad: "" });
@@ -67,48 +175,62 @@ function orderOfSize(size: number): string {
   });
 }
 
-/** Produces `count` records of `size` bytes with the lab's client; resolves to records/s. */
+/** How the lab's producer sends: records per `send`, concurrent sends, compression. */
+interface LabSending {
+  batch: number;
+  inFlight: number;
+  gzip: boolean;
+}
+
+/**
+ * Produces `count` records of `value` with the lab's client (acks=all);
+ * resolves to records/s over the second half.
+ */
 async function labProduce(
   ctx: BenchContext,
   topic: string,
   count: number,
-  size: number,
-  tuned: { batch: number; inFlight: number; gzip: boolean },
+  value: string,
+  sending: LabSending,
 ): Promise<number> {
   const producer = createKafka({ brokers: ctx.brokers, clientId: "lab-bench" }).producer();
   await producer.connect();
-  const value = orderOfSize(size);
-  const started = Date.now();
+  const samples: Progress[] = [{ at: Date.now(), count: 0 }];
   let next = 0;
+  let acked = 0;
   const sender = async () => {
     while (next < count) {
-      const n = Math.min(tuned.batch, count - next);
+      const n = Math.min(sending.batch, count - next);
       next += n;
       await producer.send({
         topic,
         acks: -1,
-        compression: tuned.gzip ? CompressionTypes.GZIP : CompressionTypes.None,
+        compression: sending.gzip ? CompressionTypes.GZIP : CompressionTypes.None,
         messages: Array.from({ length: n }, () => ({ value })),
       });
+      acked += n;
+      samples.push({ at: Date.now(), count: acked });
     }
   };
-  await Promise.all(Array.from({ length: tuned.inFlight }, sender));
-  const ms = Date.now() - started;
-  await producer.disconnect();
-  return perSec(count, ms);
+  try {
+    await Promise.all(Array.from({ length: sending.inFlight }, sender));
+  } finally {
+    await producer.disconnect();
+  }
+  return steadyRate(samples);
 }
 
 /**
  * Consumes `count` records of `topic` from the start; resolves to records/s
- * from joining the group to the last record (like Kafka's fetch.nMsg.sec,
- * which leaves out the join). `member`: through {@linkcode GroupMember}
- * (one event per message, as the lessons use it); otherwise raw `eachBatch`.
+ * over the second half. `member`: through {@linkcode GroupMember} (one event
+ * per message, as the lessons use it); otherwise raw `eachBatch` with
+ * `fetch` sizes.
  */
 async function labConsume(
   ctx: BenchContext,
   topic: string,
   count: number,
-  how: "member" | "eachBatch",
+  how: "member" | { maxBytesPerPartition: number; maxBytes: number },
 ): Promise<number> {
   const groupId = `bench-consume-${stamp()}`;
   if (how === "member") {
@@ -122,21 +244,17 @@ async function labConsume(
     });
     try {
       await member.waitFor((m) => m.received.length >= count, 120_000);
-      const joined = member.events.find((e) => e.type === "assigned")!.at;
-      return perSec(member.received.length, member.received.at(-1)!.at - joined);
+      return steadyRate(member.received.map((m, i) => ({ at: m.at, count: i + 1 })));
     } finally {
       await member.stop();
     }
   }
   const consumer: Consumer = createKafka({ brokers: ctx.brokers, clientId: "lab-bench" }).consumer({
     groupId,
-    maxBytesPerPartition: 4 << 20,
-    maxBytes: 16 << 20,
+    ...how,
   });
+  const samples: Progress[] = [];
   let received = 0;
-  let joined = 0;
-  let last = 0;
-  consumer.on(consumer.events.GROUP_JOIN, () => joined = Date.now());
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -144,7 +262,7 @@ async function labConsume(
     await consumer.run({
       eachBatch: ({ batch }) => {
         received += batch.messages.length;
-        last = Date.now();
+        samples.push({ at: Date.now(), count: received });
         if (received >= count) done.resolve();
         return Promise.resolve();
       },
@@ -153,7 +271,7 @@ async function labConsume(
   } finally {
     await consumer.disconnect();
   }
-  return perSec(received, Math.max(1, last - joined));
+  return steadyRate(samples);
 }
 
 async function runJavaTool(mainClass: string, args: string[]): Promise<string> {
@@ -161,53 +279,135 @@ async function runJavaTool(mainClass: string, args: string[]): Promise<string> {
     await findJava(),
     javaArgs(brokerPaths(), mainClass, args, ["-Xmx512m"]),
   );
-  if (out.code !== 0) throw new Error(`${mainClass} failed: ${out.stderr.slice(-300)}`);
+  if (out.code !== 0) throw new LabError(`${mainClass} failed: ${out.stderr.slice(-300)}`);
   return out.stdout;
 }
 
-/** Kafka's ProducerPerformance: records/s. */
-async function javaProduce(ctx: BenchContext, topic: string, count: number, size: number) {
+/**
+ * Kafka's ProducerPerformance sending `count` records read from
+ * `payloadFile` with `props`; resolves to records/s over the second half
+ * (its `--warmup-records` leaves the first half out of its steady-state line).
+ */
+async function javaProduce(
+  ctx: BenchContext,
+  topic: string,
+  count: number,
+  payloadFile: string,
+  props: string[],
+): Promise<number> {
   const text = await runJavaTool("org.apache.kafka.tools.ProducerPerformance", [
+    "--bootstrap-server",
+    ctx.brokers.join(","),
     "--topic",
     topic,
     "--num-records",
     String(count),
-    "--record-size",
-    String(size),
+    "--warmup-records",
+    String(Math.floor(count / 2)),
+    "--payload-file",
+    payloadFile,
     "--throughput",
     "-1",
-    "--producer-props",
-    `bootstrap.servers=${ctx.brokers.join(",")}`,
+    "--command-property",
     "acks=all",
+    ...props,
   ]);
-  const match = /(\d+) records sent, ([\d.]+) records\/sec/.exec(
-    text.split("\n").filter(Boolean).at(-1) ?? "",
-  );
-  if (!match) throw new Error(`unexpected ProducerPerformance output: ${text.slice(-200)}`);
-  return Number(match[2]);
+  const match = /\d+ steady state records sent, ([\d.]+) records\/sec/.exec(text);
+  if (!match) throw new LabError(`unexpected ProducerPerformance output: ${text.slice(-200)}`);
+  return Number(match[1]);
 }
 
-/** Kafka's ConsumerPerformance: records/s while fetching (its fetch.nMsg.sec). */
-async function javaConsume(ctx: BenchContext, topic: string, count: number) {
+/**
+ * Kafka's ConsumerPerformance reading `count` records of `topic` with
+ * `props`; resolves to records/s over the second half, from its detailed
+ * stats (a cumulative count every 20 ms).
+ */
+async function javaConsume(ctx: BenchContext, topic: string, count: number, props: string[]) {
   const text = await runJavaTool("org.apache.kafka.tools.ConsumerPerformance", [
     "--bootstrap-server",
     ctx.brokers.join(","),
     "--topic",
     topic,
-    "--messages",
+    "--num-records",
     String(count),
+    "--show-detailed-stats",
+    "--reporting-interval",
+    "20",
+    "--hide-header",
+    ...props.flatMap((p) => ["--command-property", p]),
   ]);
-  const lines = text.trim().split("\n");
-  const header = lines.findIndex((l) => l.startsWith("start.time"));
-  const columns = lines[header].split(",").map((c) => c.trim());
-  const values = lines[header + 1].split(",").map((c) => c.trim());
-  return Number(values[columns.indexOf("fetch.nMsg.sec")]);
+  return steadyRate(parseConsumerProgress(text));
 }
 
 /**
+ * The progress lines of ConsumerPerformance's `--show-detailed-stats`
+ * (`2026-12-04 17:32:01:766, 0, 26.3493, 131.7458, 276292, ...`): time
+ * and records consumed so far.
+ *
+ * @example
+ * ```ts
+ * parseConsumerProgress("2026-12-04 17:32:01:766, 0, 26.3, 131.7, 276292, 1381455.0"); // [{ at: ..., count: 276292 }]
+ * ```
+ */
+export function parseConsumerProgress(text: string): Progress[] {
+  const samples: Progress[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^(\d+)-(\d+)-(\d+) (\d+):(\d+):(\d+):(\d+), \d+, [\d.]+, [\d.]+, (\d+),/.exec(line);
+    if (!m) continue;
+    const [y, mo, d, h, mi, s, ms, count] = m.slice(1).map(Number);
+    samples.push({ at: Date.UTC(y, mo - 1, d, h, mi, s, ms), count });
+  }
+  return samples;
+}
+
+/** Record count, trials and record sizes of the throughput bench. */
+export interface ThroughputPlan {
+  trials: number;
+  sizes: number[];
+  /** Records per run for one record per send (about 10 s at ~5,000/s). */
+  perSend: number;
+  /** Records per run for batched producers and the consumers, by record size. */
+  bulk: (size: number) => number;
+}
+
+/**
+ * The plan of the throughput bench: `--quick` is one short trial (its
+ * figures get no ratio); a full run is 3 interleaved trials long enough
+ * that the measured second half is steady state.
+ *
+ * @example
+ * ```ts
+ * throughputPlan(false).trials; // 3
+ * ```
+ */
+export function throughputPlan(quick: boolean): ThroughputPlan {
+  return quick
+    ? {
+      trials: 1,
+      sizes: [100, 1024],
+      perSend: 4_000,
+      bulk: (size) => size < 1000 ? 200_000 : 60_000,
+    }
+    : {
+      trials: 3,
+      sizes: [100, 1024],
+      perSend: 40_000,
+      bulk: (size) => size < 1000 ? 1_000_000 : 300_000,
+    };
+}
+
+const PARTITIONS = 3;
+const TUNED: LabSending = { batch: 500, inFlight: 4, gzip: false };
+/** Kafka's record batch: a 61 B header, and about 10 B per keyless record besides its value. */
+const BATCH_HEADER = 61;
+const RECORD_OVERHEAD = 10;
+const FETCH = { maxBytesPerPartition: 4 << 20, maxBytes: 16 << 20 };
+
+/**
  * Throughput of the lab's producer and consumer against Kafka's own Java
- * perf tools on the same broker, for 100 B and 1 KB records, before and
- * after tuning.
+ * perf tools on the same broker, same topic layout and same record bytes,
+ * for 100 B and 1 KB records: each like-for-like pair in interleaved
+ * trials, each run measured over its second half (steady state).
  *
  * @example
  * ```ts
@@ -215,70 +415,139 @@ async function javaConsume(ctx: BenchContext, topic: string, count: number) {
  * ```
  */
 export async function benchThroughput(ctx: BenchContext): Promise<BenchRow[]> {
-  const count = ctx.quick ? 20_000 : 100_000;
+  const plan = throughputPlan(ctx.quick);
   const rows: BenchRow[] = [];
-  for (const size of [100, 1024]) {
-    const mb = (rate: number) => `${fmt(rate * size / 1e6, 1)} MB/s`;
-    const javaTopic = await freshTopic(ctx, "java", 3);
-    ctx.say(`throughput: ${count} x ${size} B, Kafka's Java tools...`);
-    const javaP = await javaProduce(ctx, javaTopic, count, size);
-    const javaC = await javaConsume(ctx, javaTopic, count);
-    const plain = await freshTopic(ctx, "lab", 3);
-    ctx.say(`throughput: ${count} x ${size} B, the lab's client...`);
-    const before = await labProduce(ctx, plain, count, size, {
-      batch: 1,
-      inFlight: 1,
-      gzip: false,
-    });
-    // Consumers read a log written in batches, as Java's ConsumerPerformance reads ProducerPerformance's.
-    const batched = await freshTopic(ctx, "batched", 3);
-    const tuned = await labProduce(ctx, batched, count, size, {
-      batch: 500,
-      inFlight: 4,
-      gzip: false,
-    });
-    const gzipTopic = await freshTopic(ctx, "gzip", 3);
-    const gzip = await labProduce(ctx, gzipTopic, count, size, {
-      batch: 500,
-      inFlight: 4,
-      gzip: true,
-    });
-    const member = await labConsume(ctx, batched, count, "member");
-    const batch = await labConsume(ctx, batched, count, "eachBatch");
-    const ratio = (lab: number, java: number) =>
-      `Java ${fmt(java)} rec/s: lab/Java ${fmt(lab / java, 2)}`;
-    rows.push(
-      {
-        bench: "produce",
-        case: `${size} B, one record per send (before)`,
-        value: `${fmt(before)} rec/s, ${mb(before)}`,
-        against: ratio(before, javaP),
-      },
-      {
-        bench: "produce",
-        case: `${size} B, 500 per send x 4 in flight (tuned)`,
-        value: `${fmt(tuned)} rec/s, ${mb(tuned)}`,
-        against: ratio(tuned, javaP),
-      },
-      {
-        bench: "produce",
-        case: `${size} B, tuned + gzip`,
-        value: `${fmt(gzip)} rec/s, ${mb(gzip)}`,
-        against: ratio(gzip, javaP),
-      },
-      {
-        bench: "consume",
-        case: `${size} B, GroupMember eachMessage (before)`,
-        value: `${fmt(member)} rec/s, ${mb(member)}`,
-        against: ratio(member, javaC),
-      },
-      {
-        bench: "consume",
-        case: `${size} B, eachBatch, 4 MB fetches (tuned)`,
-        value: `${fmt(batch)} rec/s, ${mb(batch)}`,
-        against: ratio(batch, javaC),
-      },
-    );
+  const dir = await makeTempDir("lab-bench-");
+  try {
+    for (const size of plan.sizes) {
+      const value = orderOfSize(size);
+      const payloadFile = `${dir}/payload-${size}.txt`;
+      await writeTextFile(payloadFile, value);
+      const bulk = plan.bulk(size);
+      const topics: string[] = [];
+      const topic = async (prefix: string) => {
+        topics.push(await freshTopic(ctx, prefix, PARTITIONS));
+        return topics.at(-1)!;
+      };
+      const show = (s: Spread) =>
+        `${fmt(s.median)} rec/s (${
+          s.trials === 1 ? "one trial" : `${fmt(s.min)}-${fmt(s.max)} over ${s.trials}`
+        }), ${fmt(s.median * size / 1e6, 1)} MB/s`;
+      const row = (bench: string, what: string, s: Spread, against: string): BenchRow => ({
+        bench,
+        case: `${size} B, ${what}`,
+        value: show(s),
+        against,
+      });
+      const pair = (bench: string, lab: [string, number[]], java: [string, number[]]) => {
+        const [labSpread, javaSpread] = [spread(lab[1]), spread(java[1])];
+        rows.push(
+          row(bench, lab[0], labSpread, pairVerdict(labSpread, javaSpread, ctx.quick)),
+          row(bench, java[0], javaSpread, "the Java side of the row above"),
+        );
+      };
+      try {
+        ctx.say(`throughput: ${size} B, lab one record per send vs Java defaults...`);
+        const [perSend, javaDefaults] = await interleave(plan.trials, [
+          async () =>
+            labProduce(ctx, await topic("lab"), plan.perSend, value, {
+              batch: 1,
+              inFlight: 1,
+              gzip: false,
+            }),
+          async () => javaProduce(ctx, await topic("java"), bulk, payloadFile, []),
+        ]);
+        rows.push(
+          row(
+            "produce",
+            `lab: one record per awaited send (kafkajs, as deno task producer sends), ${
+              fmt(plan.perSend)
+            } records`,
+            spread(perSend),
+            "no ratio: not like for like, every record waits for its own ack; Java's producer never waits per record",
+          ),
+          row(
+            "produce",
+            `Java: ProducerPerformance with producer defaults (batch.size=16384, linger.ms=5), ${
+              fmt(bulk)
+            } records`,
+            spread(javaDefaults),
+            "reference: what a Java application gets without tuning",
+          ),
+        );
+        const perPartition = Math.ceil(TUNED.batch / PARTITIONS);
+        const batchBytes = BATCH_HEADER + perPartition * (size + RECORD_OVERHEAD);
+        const javaBatching = [
+          `batch.size=${batchBytes}`,
+          "linger.ms=0",
+          `max.in.flight.requests.per.connection=${TUNED.inFlight}`,
+        ];
+        const labTuned = `${TUNED.batch} records per send (${perPartition} per partition), ` +
+          `${TUNED.inFlight} sends in flight, no linger`;
+        const javaTuned = `batch.size=${batchBytes} (room for ${perPartition} records), ` +
+          `linger.ms=0, max.in.flight=${TUNED.inFlight}`;
+        let readTopic = "";
+        for (const gzip of [false, true]) {
+          const codec = gzip ? ", gzip" : "";
+          ctx.say(`throughput: ${size} B, same batching${codec}, lab vs Java...`);
+          const [lab, java] = await interleave(plan.trials, [
+            async () => {
+              const written = await topic("lab");
+              if (!gzip) readTopic = written; // the consumers read the lab's uncompressed log
+              return labProduce(ctx, written, bulk, value, { ...TUNED, gzip });
+            },
+            async () =>
+              javaProduce(ctx, await topic("java"), bulk, payloadFile, [
+                ...javaBatching,
+                ...(gzip ? ["compression.type=gzip"] : []),
+              ]),
+          ]);
+          pair(
+            "produce",
+            [`lab: ${labTuned}${codec}, ${fmt(bulk)} records`, lab],
+            [`Java: ProducerPerformance, ${javaTuned}${codec}, ${fmt(bulk)} records`, java],
+          );
+        }
+        ctx.say(`throughput: ${size} B, consumers reading the same ${fmt(bulk)} records...`);
+        const memberCount = Math.min(bulk, 200_000);
+        const [member, batch, java] = await interleave(plan.trials, [
+          () => labConsume(ctx, readTopic, memberCount, "member"),
+          () => labConsume(ctx, readTopic, bulk, FETCH),
+          () =>
+            javaConsume(ctx, readTopic, bulk, [
+              `max.partition.fetch.bytes=${FETCH.maxBytesPerPartition}`,
+              `fetch.max.bytes=${FETCH.maxBytes}`,
+            ]),
+        ]);
+        rows.push(
+          row(
+            "consume",
+            `lab: GroupMember, one event per message (as the lessons read), ${
+              fmt(memberCount)
+            } records`,
+            spread(member),
+            "no ratio: not like for like, Java's consumer hands over whole polls",
+          ),
+        );
+        pair(
+          "consume",
+          [
+            `lab: eachBatch, fetches of 4 MB per partition, 16 MB in all, ${fmt(bulk)} records`,
+            batch,
+          ],
+          [
+            `Java: ConsumerPerformance, max.partition.fetch.bytes=4 MB, fetch.max.bytes=16 MB, ${
+              fmt(bulk)
+            } records`,
+            java,
+          ],
+        );
+      } finally {
+        await deleteTopics(ctx, topics);
+      }
+    }
+  } finally {
+    await remove(dir);
   }
   return rows;
 }
@@ -424,7 +693,7 @@ export async function benchRebalance(ctx: BenchContext): Promise<BenchRow[]> {
   const row = (what: string, xs: number[], bound: string): BenchRow => ({
     bench: "rebalance",
     case: `${what} (${xs.length} trials)`,
-    value: `median ${fmt(median(xs) / 1000, 2)} s, max ${fmt(Math.max(...xs) / 1000, 2)} s`,
+    value: `median ${fmt(spread(xs).median / 1000, 2)} s, max ${fmt(Math.max(...xs) / 1000, 2)} s`,
     against: bound,
   });
   return [

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { loadavg } from "node:os";
 import { startBroker } from "../lib/broker.ts";
 import { parseFlags, runMain, UsageError } from "../lib/cli.ts";
 import { brokerAnswers, BROKERS_FLAG, resolveBrokers } from "../lib/config.ts";
@@ -27,7 +28,7 @@ await runMain(async () => {
   const { values, positionals } = parseFlags(args(), "deno task bench", {
     quick: {
       type: "boolean",
-      help: "fewer records and trials, 3 partitions only, no test-suite run",
+      help: "short runs (one trial, no lab/Java ratios), 3 partitions only, no test-suite run",
     },
     brokers: BROKERS_FLAG,
   }, { positionals: `[${BENCHES.join("|")} ...]` });
@@ -42,6 +43,7 @@ await runMain(async () => {
   const brokers = resolveBrokers(values.brokers as string | undefined);
   if (!(await brokerAnswers(brokers, 3000))) await startBroker({ onProgress: console.log });
   const ctx: BenchContext = { brokers, quick, say: (line) => console.log(line) };
+  const loadAtStart = loadavg()[0];
   const rows: BenchRow[] = [];
   let chart: string | undefined;
   for (const bench of chosen) {
@@ -55,7 +57,9 @@ await runMain(async () => {
     if (bench === "coldstart") rows.push(...await benchColdStart(ctx));
     if (bench === "suite") rows.push(...await benchSuite(ctx));
   }
-  const machine = machineSummary();
+  // Other work on the machine slows both sides of a pair alike (trials interleave), but not evenly.
+  const machine = `${machineSummary()}, 1-minute load average ${loadAtStart.toFixed(1)} at the ` +
+    `start and ${loadavg()[0].toFixed(1)} at the end`;
   const table = markdownTable(rows);
   const dir = projectPath("bench/results/");
   await mkdirp(dir);
