@@ -12,7 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { denoExecutable, env, exit, invocation } from "./runtime.ts";
+import { denoExecutable, env, exit, invocation } from "./platform/runtime.ts";
 
 /**
  * An expected failure with a message a learner can act on. Scripts print only

@@ -23,19 +23,23 @@ import {
   ORDER_TOPIC,
   requireBroker,
   resolveBrokers,
-} from "../lib/config.ts";
+} from "../lib/kafka/config.ts";
 import {
   clientIdFor,
   formatMemberEvent,
   GroupMember,
   LAB_TIMING,
   type MemberEvent,
-} from "../lib/member.ts";
-import { assignorFlag, DEFAULT_ASSIGNORS, explainInconsistentProtocol } from "../lib/assignors.ts";
-import { ensureTopic } from "../lib/topic.ts";
-import { appendRecord, newRunRecord } from "../lib/records.ts";
-import { MAX_ORDER_BYTES } from "../lib/orders.ts";
-import { args, exit, onParentExit, onSignal, RUNTIME_VERSION } from "../lib/runtime.ts";
+} from "../lib/kafka/member.ts";
+import {
+  assignorFlag,
+  DEFAULT_ASSIGNORS,
+  explainInconsistentProtocol,
+} from "../lib/kafka/assignors.ts";
+import { ensureTopic } from "../lib/kafka/topic.ts";
+import { appendRecord, newRunRecord } from "../lib/processes/runlog.ts";
+import { MAX_ORDER_BYTES } from "../lib/kafka/orders.ts";
+import { args, exit, onParentExit, onSignal, RUNTIME_VERSION } from "../lib/platform/runtime.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(args(), "deno task consumer", {

@@ -12,10 +12,16 @@ import {
   ORDER_TOPIC,
   requireBroker,
   resolveBrokers,
-} from "../lib/config.ts";
-import { snapshotGroup } from "../lib/groups.ts";
-import { applyReset, parseDuration, planReset, planTable, type ResetTarget } from "../lib/reset.ts";
-import { args } from "../lib/runtime.ts";
+} from "../lib/kafka/config.ts";
+import { snapshotGroup } from "../lib/inspect/groups.ts";
+import {
+  applyReset,
+  parseDuration,
+  planReset,
+  planTable,
+  type ResetTarget,
+} from "../lib/inspect/reset.ts";
+import { args } from "../lib/platform/runtime.ts";
 
 const TARGETS = [
   "to-earliest",

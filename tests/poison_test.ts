@@ -1,10 +1,10 @@
-import { createKafka } from "../lib/config.ts";
-import { GroupMember, type MemberEvent } from "../lib/member.ts";
-import { produceOrders, producePoison } from "../lib/producer.ts";
-import { totalLag, waitForGroup } from "../lib/groups.ts";
+import { createKafka } from "../lib/kafka/config.ts";
+import { GroupMember, type MemberEvent } from "../lib/kafka/member.ts";
+import { produceOrders, producePoison } from "../lib/kafka/producer.ts";
+import { totalLag, waitForGroup } from "../lib/inspect/groups.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
 import { freshTopic, runProducerScript, testBrokers, uniqueName, withAdmin } from "./harness.ts";
-import { poisonMessages } from "../lib/orders.ts";
+import { poisonMessages } from "../lib/kafka/orders.ts";
 
 Deno.test("every kind of bad message is reported once, dead-lettered with its origin, and consuming goes on", async () => {
   const brokers = await testBrokers();

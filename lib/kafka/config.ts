@@ -7,8 +7,8 @@
  * @module
  */
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
-import { type FlagSpec, intFlag, LabError, UsageError } from "./cli.ts";
-import { env as runtimeEnv, readTextFileSync } from "./runtime.ts";
+import { type FlagSpec, intFlag, LabError, UsageError } from "../cli.ts";
+import { env as runtimeEnv, readTextFileSync } from "../platform/runtime.ts";
 
 /** The topic every lesson uses, as in the seed. */
 export const ORDER_TOPIC = "order-events";

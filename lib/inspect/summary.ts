@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { MemberEvent, MessageEvent } from "./member.ts";
-import { Table } from "./render.ts";
+import type { MemberEvent, MessageEvent } from "../kafka/member.ts";
+import { Table } from "../platform/render.ts";
 
 /** Offsets `[from, to)` of one partition: the messages a run expects. */
 export interface OffsetRange {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { MemberEvent, MessageEvent } from "./member.ts";
+import type { MemberEvent, MessageEvent } from "../kafka/member.ts";
 import {
   appendTextFileSync,
   env,
@@ -15,7 +15,7 @@ import {
   pid,
   projectPath,
   readTextFile,
-} from "./runtime.ts";
+} from "../platform/runtime.ts";
 
 /**
  * Where members keep their run records unless told otherwise:

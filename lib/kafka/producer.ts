@@ -9,7 +9,7 @@ import { Partitioners } from "kafkajs";
 import { createKafka, ORDER_TOPIC } from "./config.ts";
 import { type OrderEvent, orderEvent, type OrderProblem, poisonMessages } from "./orders.ts";
 import { ensureTopic } from "./topic.ts";
-import { sleep } from "./wait.ts";
+import { sleep } from "../platform/wait.ts";
 
 /** One order as acknowledged by the broker. */
 export interface ProducedOrder {

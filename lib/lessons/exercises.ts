@@ -8,11 +8,11 @@
  * @module
  */
 import type { Admin } from "kafkajs";
-import { type GroupSnapshot, snapshotGroup } from "./groups.ts";
-import { clientIdFor } from "./member.ts";
-import { messagesOf, readGroupRuns } from "./records.ts";
-import { Table } from "./render.ts";
-import { readTextFile } from "./runtime.ts";
+import { type GroupSnapshot, snapshotGroup } from "../inspect/groups.ts";
+import { clientIdFor } from "../kafka/member.ts";
+import { messagesOf, readGroupRuns } from "../processes/runlog.ts";
+import { Table } from "../platform/render.ts";
+import { readTextFile } from "../platform/runtime.ts";
 
 /** The names an exercise checks; tests use their own, learners the defaults. */
 export interface ExerciseContext {

@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { newRunRecord, readRecords, runsDir } from "./records.ts";
-import { clientIdFor, type MemberEvent } from "./member.ts";
+import { newRunRecord, readRecords, runsDir } from "./runlog.ts";
+import { clientIdFor, type MemberEvent } from "../kafka/member.ts";
 import {
   type ChildHandle,
   isNotFound,
@@ -32,8 +32,8 @@ import {
   type Signal,
   spawnProcess,
   writeTextFile,
-} from "./runtime.ts";
-import { until } from "./wait.ts";
+} from "../platform/runtime.ts";
+import { until } from "../platform/wait.ts";
 
 const SCRIPTS = projectPath("scripts/");
 
