@@ -7,8 +7,8 @@
  */
 import { loadavg } from "node:os";
 import { startBroker } from "../lib/kafka/broker.ts";
-import { parseFlags, runMain, UsageError } from "../lib/cli.ts";
-import { brokerAnswers, BROKERS_FLAG, resolveBrokers } from "../lib/kafka/config.ts";
+import { BROKERS_FLAG, parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { brokerAnswers, resolveBrokers } from "../lib/kafka/config.ts";
 import {
   benchColdStart,
   type BenchContext,

@@ -6,9 +6,8 @@
  * @module
  */
 import { brokerPaths } from "../lib/kafka/broker.ts";
-import { parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { BROKERS_FLAG, parseFlags, runMain, UsageError } from "../lib/cli.ts";
 import {
-  BROKERS_FLAG,
   createKafka,
   ORDER_PARTITIONS,
   ORDER_TOPIC,

@@ -8,6 +8,7 @@
  * @module
  */
 import {
+  BROKERS_FLAG,
   groupFlag,
   intFlag,
   LabError,
@@ -17,13 +18,7 @@ import {
   topicFlag,
   UsageError,
 } from "../lib/cli.ts";
-import {
-  BROKERS_FLAG,
-  createKafka,
-  ORDER_TOPIC,
-  requireBroker,
-  resolveBrokers,
-} from "../lib/kafka/config.ts";
+import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
 import {
   clientIdFor,
   formatMemberEvent,

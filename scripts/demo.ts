@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { groupFlag, intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
-import { BROKERS_FLAG, ORDER_TOPIC, resolveBrokers } from "../lib/kafka/config.ts";
+import { BROKERS_FLAG, groupFlag, intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
+import { ORDER_TOPIC, resolveBrokers } from "../lib/kafka/config.ts";
 import { runDemo } from "../lib/lessons/demo.ts";
 import { args, env } from "../lib/platform/runtime.ts";
 

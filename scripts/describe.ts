@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { groupFlag, intFlag, parseFlags, runMain, UsageError } from "../lib/cli.ts";
-import { BROKERS_FLAG, createKafka, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
+import { BROKERS_FLAG, groupFlag, intFlag, parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { createKafka, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
 import {
   coordinatorOf,
   groupDiagrams,

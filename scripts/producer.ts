@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
-import { BROKERS_FLAG, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
+import { BROKERS_FLAG, intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
+import { ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
 import { formatProduced, produceOrders, producePoison } from "../lib/kafka/producer.ts";
 import { args, onParentExit, onSignal } from "../lib/platform/runtime.ts";
 

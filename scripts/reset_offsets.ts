@@ -5,14 +5,16 @@
  *
  * @module
  */
-import { groupFlag, intFlag, parseFlags, runMain, topicFlag, UsageError } from "../lib/cli.ts";
 import {
   BROKERS_FLAG,
-  createKafka,
-  ORDER_TOPIC,
-  requireBroker,
-  resolveBrokers,
-} from "../lib/kafka/config.ts";
+  groupFlag,
+  intFlag,
+  parseFlags,
+  runMain,
+  topicFlag,
+  UsageError,
+} from "../lib/cli.ts";
+import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
 import { snapshotGroup } from "../lib/inspect/groups.ts";
 import {
   applyReset,

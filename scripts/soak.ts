@@ -8,8 +8,8 @@
  * @module
  */
 import { startBroker } from "../lib/kafka/broker.ts";
-import { intFlag, parseFlags, runMain } from "../lib/cli.ts";
-import { brokerAnswers, BROKERS_FLAG, resolveBrokers } from "../lib/kafka/config.ts";
+import { BROKERS_FLAG, intFlag, parseFlags, runMain } from "../lib/cli.ts";
+import { brokerAnswers, resolveBrokers } from "../lib/kafka/config.ts";
 import { runSoak, soakTable } from "../bench/soak.ts";
 import { args } from "../lib/platform/runtime.ts";
 

@@ -6,8 +6,8 @@
  * @module
  */
 import { brokerPaths } from "../lib/kafka/broker.ts";
-import { groupFlag, intFlag, parseFlags, runMain } from "../lib/cli.ts";
-import { BROKERS_FLAG, createKafka, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
+import { BROKERS_FLAG, groupFlag, intFlag, parseFlags, runMain } from "../lib/cli.ts";
+import { createKafka, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
 import { GroupWatch, runWatch } from "../lib/inspect/watch.ts";
 import { args, onSignal, stdoutIsTerminal } from "../lib/platform/runtime.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Admin } from "kafkajs";
-import { LabError } from "../cli.ts";
+import { LabError } from "../platform/errors.ts";
 import { type GroupSnapshot, snapshotGroup } from "./groups.ts";
 import { LagTracker } from "./lagstatus.ts";
 import { AssignmentDiagram, Table } from "../platform/render.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Admin } from "kafkajs";
-import { LabError, UsageError } from "../cli.ts";
+import { LabError, UsageError } from "../platform/errors.ts";
 import { createKafka } from "../kafka/config.ts";
 import { LAB_TIMING } from "../kafka/member.ts";
 import { Table } from "../platform/render.ts";

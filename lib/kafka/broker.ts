@@ -11,7 +11,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { LabError } from "../cli.ts";
+import { LabError } from "../platform/errors.ts";
 import { kafkaPort, probeBroker, type ProbeResult, type Security } from "./config.ts";
 import {
   createFileExclusive,

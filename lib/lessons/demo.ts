@@ -6,7 +6,7 @@
  * @module
  */
 import { startBroker } from "../kafka/broker.ts";
-import { LabError } from "../cli.ts";
+import { LabError } from "../platform/errors.ts";
 import {
   brokerAnswers,
   createKafka,

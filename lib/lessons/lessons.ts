@@ -13,7 +13,7 @@
  */
 import type { Admin } from "kafkajs";
 import { startBroker } from "../kafka/broker.ts";
-import { LabError } from "../cli.ts";
+import { LabError } from "../platform/errors.ts";
 import {
   brokerAnswers,
   createKafka,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { LabError } from "../cli.ts";
+import { LabError } from "./errors.ts";
 import {
   env,
   execPath,

@@ -14,7 +14,7 @@
  * @module
  */
 import { brokerPaths, findJava } from "../kafka/broker.ts";
-import { LabError } from "../cli.ts";
+import { LabError } from "../platform/errors.ts";
 import { memberFlags } from "./spawn.ts";
 import {
   type ChildHandle,
