@@ -3,7 +3,7 @@
  * failure. Keyed orders are produced while members of one group are killed
  * with SIGKILL and restarted at random intervals, and the broker itself is
  * restarted once; then every order produced is looked for in the members'
- * run records.
+ * run logs.
  *
  * Bounded: a fixed number of orders, a wall-clock limit, and it stops every
  * process it started. It talks only to the broker it is given (the lab's

@@ -32,7 +32,7 @@ import {
   explainInconsistentProtocol,
 } from "../lib/kafka/assignors.ts";
 import { ensureTopic } from "../lib/kafka/topic.ts";
-import { appendRecord, newRunRecord } from "../lib/processes/runlog.ts";
+import { appendToRunLog, newRunLog } from "../lib/processes/runlog.ts";
 import { MAX_ORDER_BYTES } from "../lib/kafka/orders.ts";
 import { args, exit, onParentExit, onSignal, RUNTIME_VERSION } from "../lib/platform/runtime.ts";
 
@@ -90,8 +90,8 @@ await runMain(async () => {
     min: 1000,
   });
   const heartbeatIntervalMs = intFlag("--heartbeat-ms", values["heartbeat-ms"], { min: 100 });
-  const recordFile = (values.record as string | undefined) ??
-    await newRunRecord(groupId, clientIdFor(name));
+  const runLog = (values.record as string | undefined) ??
+    await newRunLog(groupId, clientIdFor(name));
   const processMs = intFlag("--process-ms", values["process-ms"], { max: 600_000 });
   const commit = values.commit;
   if (commit !== "auto" && commit !== "manual") {
@@ -133,14 +133,14 @@ await runMain(async () => {
     onEvent: (event) => {
       if (event.type === "crashed" && !event.restarting) {
         // kafkajs gave up (a non-retriable error): say why in one line and exit non-zero.
-        appendRecord(recordFile, event);
+        appendToRunLog(runLog, event);
         failure = event;
         leave.resolve();
         return;
       }
       if (failure && event.type === "stopped") return; // it never joined: the error says why
       console.log(formatMemberEvent(event));
-      appendRecord(recordFile, event);
+      appendToRunLog(runLog, event);
       if (event.type === "message") processed++;
       if (event.type === "message" && crashAfter !== undefined && processed >= crashAfter) {
         // A crash: no LeaveGroup, no commit of the batch in progress.
