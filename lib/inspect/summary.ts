@@ -1,5 +1,5 @@
 /**
- * What happened in a run, from the members' own records: who owned which
+ * What happened in a run, from the members' own run logs: who owned which
  * partitions, who processed what, and whether every produced message was
  * consumed exactly once, at least once, or not at all.
  *
