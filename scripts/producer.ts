@@ -22,6 +22,11 @@ await runMain(async () => {
       type: "boolean",
       help: "first write one bad message of each kind (members dead-letter them)",
     },
+    "give-up-ms": {
+      type: "string",
+      default: "60000",
+      help: "how long to keep retrying while the broker is away",
+    },
     brokers: BROKERS_FLAG,
   });
   const brokers = resolveBrokers(values.brokers as string | undefined);
@@ -29,6 +34,7 @@ await runMain(async () => {
   const intervalMs = intFlag("--interval-ms", values["interval-ms"], { min: 0, max: 3_600_000 });
   const start = intFlag("--start", values.start, { min: 0 });
   const topic = topicFlag("--topic", values.topic);
+  const giveUpAfterMs = intFlag("--give-up-ms", values["give-up-ms"], { min: 0, max: 3_600_000 });
   await requireBroker(brokers);
 
   if (values.poison) {
@@ -49,6 +55,11 @@ await runMain(async () => {
     start,
     intervalMs,
     signal: stop.signal,
+    giveUpAfterMs,
+    onBrokerLost: (reason) =>
+      console.log(
+        `Producer lost the broker (${reason}); retrying for up to ${giveUpAfterMs / 1000} s...`,
+      ),
     onProduced: (p) => console.log(formatProduced(p)),
   });
   console.log(`Produced ${sent.length} order${sent.length === 1 ? "" : "s"} to ${topic}.`);
