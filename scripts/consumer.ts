@@ -35,7 +35,14 @@ import { assignorFlag, DEFAULT_ASSIGNORS, explainInconsistentProtocol } from "..
 import { ensureTopic } from "../lib/topic.ts";
 import { appendRecord, newRunRecord } from "../lib/records.ts";
 import { MAX_ORDER_BYTES } from "../lib/orders.ts";
-import { args, exit, onParentExit, onSignal, RUNTIME_VERSION } from "../lib/runtime.ts";
+import {
+  appendTextFileSync,
+  args,
+  exit,
+  onParentExit,
+  onSignal,
+  RUNTIME_VERSION,
+} from "../lib/runtime.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(args(), "deno task consumer", {
@@ -91,8 +98,20 @@ await runMain(async () => {
     min: 1000,
   });
   const heartbeatIntervalMs = intFlag("--heartbeat-ms", values["heartbeat-ms"], { min: 100 });
+  if (heartbeatIntervalMs >= sessionTimeoutMs) {
+    throw new UsageError(
+      `--heartbeat-ms (${heartbeatIntervalMs}) must be less than --session-timeout-ms ` +
+        `(${sessionTimeoutMs}): the group would evict a member between two heartbeats ` +
+        "(a third of the session timeout or less is usual)",
+    );
+  }
   const recordFile = (values.record as string | undefined) ??
     await newRunRecord(groupId, clientIdFor(name));
+  try {
+    appendTextFileSync(recordFile, ""); // refused now, not after joining the group
+  } catch (error) {
+    throw new UsageError(`--record '${recordFile}' cannot be written: ${(error as Error).message}`);
+  }
   const processMs = intFlag("--process-ms", values["process-ms"], { max: 600_000 });
   const commit = values.commit;
   if (commit !== "auto" && commit !== "manual") {

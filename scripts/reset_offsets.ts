@@ -14,7 +14,14 @@ import {
   resolveBrokers,
 } from "../lib/config.ts";
 import { snapshotGroup } from "../lib/groups.ts";
-import { applyReset, parseDuration, planReset, planTable, type ResetTarget } from "../lib/reset.ts";
+import {
+  applyReset,
+  parseDateTime,
+  parseDuration,
+  planReset,
+  planTable,
+  type ResetTarget,
+} from "../lib/reset.ts";
 import { args } from "../lib/runtime.ts";
 
 const TARGETS = [
@@ -56,11 +63,8 @@ await runMain(async () => {
         return { to: "latest" };
       case "to-current":
         return { to: "current" };
-      case "to-datetime": {
-        const at = Date.parse(String(raw));
-        if (Number.isNaN(at)) throw new UsageError(`--to-datetime needs an ISO time, got '${raw}'`);
-        return { to: "datetime", at };
-      }
+      case "to-datetime":
+        return { to: "datetime", at: parseDateTime(String(raw)) };
       case "by-duration":
         return { to: "duration", ms: parseDuration(String(raw)) };
       case "shift-by":

@@ -10,7 +10,8 @@ import { spawnMember } from "../lib/processes.ts";
 import { messagesIn } from "../lib/polyglot.ts";
 import { produceOrders } from "../lib/producer.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
-import { freshTopic, runScript, testBrokers, uniqueName } from "./harness.ts";
+import { orderEvent } from "../lib/orders.ts";
+import { freshTopic, produceWithJava, runScript, testBrokers, uniqueName } from "./harness.ts";
 import { lessonChecks, runLessonScript } from "./lesson_checks.ts";
 import { projectPath } from "../lib/runtime.ts";
 
@@ -90,6 +91,41 @@ Deno.test({
     } finally {
       assertEquals(await onBun.stop(), 0, "Bun member left cleanly");
       await onDeno.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a member on Bun reads batches compressed with snappy, lz4 and zstd by Kafka's Java producer",
+  ignore,
+  async fn() {
+    await bunInstall();
+    const brokers = await testBrokers();
+    for (const codec of ["snappy", "lz4", "zstd"]) {
+      const topic = await freshTopic(`bun-${codec}`);
+      const orders = Array.from({ length: 20 }, (_, i) => orderEvent(i));
+      await produceWithJava(topic, codec, orders.map((o) => JSON.stringify(o)));
+      const member = await spawnMember({
+        groupId: uniqueName("billing-group"),
+        name: "Bun 1",
+        brokers,
+        topic,
+        runner: [bun!],
+      });
+      try {
+        assertTrue(
+          await until(() => messagesIn(member.lines).length >= orders.length, 20_000),
+          `${codec}: ${member.lines.join("\n")}`,
+        );
+      } finally {
+        assertEquals(await member.stop(), 0, `${codec}: the member left cleanly`);
+      }
+      assertEquals(
+        messagesIn(member.lines).map((m) => m.orderId).sort(),
+        orders.map((o) => o.order_id).sort(),
+        codec,
+      );
     }
   },
 });
