@@ -8,7 +8,7 @@
 // %% [markdown]
 // Run the cells from top to bottom (Shift+Enter). The first cell connects to Kafka at `KAFKA_BROKERS` (default `localhost:9092`) and, if nothing answers there, starts the lab's own broker (the first time that downloads Kafka's jars, once). Every experiment below starts its consumers, waits for its messages or a deadline, and stops them again: no cell runs forever, so there is no need to stop one.
 //
-// **Do not use Stop (Kernel > Interrupt) on this kernel**: Deno's Jupyter kernel then hangs for good (the cell stays busy, no later cell runs; see the README's known issues). If a kernel is stuck, use **Kernel > Restart**: the member processes it started notice within a second or two and leave their group, and every experiment first stops members of its groups left over from an earlier run, and says so.
+// **Do not use Stop (Kernel > Interrupt) on this kernel**: Deno's Jupyter kernel then hangs for good (the cell stays busy, no later cell runs; see docs/notebooks.md, Known issues). If a kernel is stuck, use **Kernel > Restart**: the member processes it started notice within a second or two and leave their group, and every experiment first stops members of its groups left over from an earlier run, and says so.
 
 // %%
 import { Lab } from "../lib/lessons.ts";
