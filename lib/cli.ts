@@ -67,11 +67,13 @@ export function parseFlags(
     ...spec,
     help: { type: "boolean", short: "h", help: "show this help" },
   };
-  // `--shift-by -5`: a negative number is a value, not a flag (as in Kafka's tools).
+  // `--shift-by -5`, `--by-duration -PT10M`: a negative number or duration is a value, not a
+  // flag (as in Kafka's tools), so that the command can say what is wrong with it.
+  const negative = /^-(\d+|P\S*)$/;
   const normalized = args.flatMap((arg, i) =>
-    /^-\d+$/.test(arg) && i > 0 && fullSpec[args[i - 1].replace(/^--/, "")]?.type === "string"
+    negative.test(arg) && i > 0 && fullSpec[args[i - 1].replace(/^--/, "")]?.type === "string"
       ? []
-      : /^--/.test(arg) && /^-\d+$/.test(args[i + 1] ?? "") &&
+      : /^--/.test(arg) && negative.test(args[i + 1] ?? "") &&
           fullSpec[arg.slice(2)]?.type === "string"
       ? [`${arg}=${args[i + 1]}`]
       : [arg]
@@ -198,7 +200,8 @@ export function requireDeno(command: string): string {
 
 /**
  * Reads a topic name and checks it against Kafka's rules (1–249 of
- * `a-z A-Z 0-9 . _ -`, not `.` or `..`), or throws a {@linkcode UsageError}.
+ * `a-z A-Z 0-9 . _ -`, not `.` or `..`, not an internal `__` name), or throws
+ * a {@linkcode UsageError}.
  *
  * @example
  * ```ts
@@ -210,6 +213,12 @@ export function topicFlag(name: string, raw: string | boolean | undefined): stri
   if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topic) || topic === "." || topic === "..") {
     throw new UsageError(
       `${name} '${topic}' is not a valid topic name: use 1-249 letters, digits, '.', '_' or '-'`,
+    );
+  }
+  if (topic.startsWith("__")) {
+    throw new UsageError(
+      `${name} '${topic}' is a name Kafka keeps for its internal topics (names starting with ` +
+        "'__', such as __consumer_offsets): use another topic",
     );
   }
   return topic;

@@ -34,7 +34,14 @@ import {
 import { ensureTopic } from "../lib/kafka/topic.ts";
 import { appendToRunLog, newRunLog } from "../lib/processes/runlog.ts";
 import { MAX_ORDER_BYTES } from "../lib/kafka/orders.ts";
-import { args, exit, onParentExit, onSignal, RUNTIME_VERSION } from "../lib/platform/runtime.ts";
+import {
+  appendTextFileSync,
+  args,
+  exit,
+  onParentExit,
+  onSignal,
+  RUNTIME_VERSION,
+} from "../lib/platform/runtime.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(args(), "deno task consumer", {
@@ -90,8 +97,20 @@ await runMain(async () => {
     min: 1000,
   });
   const heartbeatIntervalMs = intFlag("--heartbeat-ms", values["heartbeat-ms"], { min: 100 });
+  if (heartbeatIntervalMs >= sessionTimeoutMs) {
+    throw new UsageError(
+      `--heartbeat-ms (${heartbeatIntervalMs}) must be less than --session-timeout-ms ` +
+        `(${sessionTimeoutMs}): the group would evict a member between two heartbeats ` +
+        "(a third of the session timeout or less is usual)",
+    );
+  }
   const runLog = (values.record as string | undefined) ??
     await newRunLog(groupId, clientIdFor(name));
+  try {
+    appendTextFileSync(runLog, ""); // refused now, not after joining the group
+  } catch (error) {
+    throw new UsageError(`--record '${runLog}' cannot be written: ${(error as Error).message}`);
+  }
   const processMs = intFlag("--process-ms", values["process-ms"], { max: 600_000 });
   const commit = values.commit;
   if (commit !== "auto" && commit !== "manual") {

@@ -18,6 +18,7 @@ import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/
 import { snapshotGroup } from "../lib/inspect/groups.ts";
 import {
   applyReset,
+  parseDateTime,
   parseDuration,
   planReset,
   planTable,
@@ -64,11 +65,8 @@ await runMain(async () => {
         return { to: "latest" };
       case "to-current":
         return { to: "current" };
-      case "to-datetime": {
-        const at = Date.parse(String(raw));
-        if (Number.isNaN(at)) throw new UsageError(`--to-datetime needs an ISO time, got '${raw}'`);
-        return { to: "datetime", at };
-      }
+      case "to-datetime":
+        return { to: "datetime", at: parseDateTime(String(raw)) };
       case "by-duration":
         return { to: "duration", ms: parseDuration(String(raw)) };
       case "shift-by":

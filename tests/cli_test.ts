@@ -1,6 +1,6 @@
 import net from "node:net";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
-import { freshTopic, runProducerScript, runScript, testBrokers } from "./harness.ts";
+import { freshTopic, runProducerScript, runScript, testBrokers, withAdmin } from "./harness.ts";
 
 const run = runScript;
 
@@ -162,3 +162,67 @@ Deno.test("security settings that do not match the broker's plaintext listener a
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+Deno.test("consumer: a heartbeat not shorter than the session timeout is a usage error", async () => {
+  const { code, stderr } = await run("consumer.ts", [
+    "--heartbeat-ms",
+    "10000",
+    "--session-timeout-ms",
+    "10000",
+  ]);
+  assertEquals(code, 2);
+  assertMatch(
+    stderr,
+    /^error: --heartbeat-ms \(10000\) must be less than --session-timeout-ms \(10000\)/,
+  );
+  assertEquals(stderr.split("\n").length, 1, stderr);
+});
+
+Deno.test("consumer: an unwritable --record is refused before joining the group", async () => {
+  const topic = await freshTopic("record");
+  const { code, stdout, stderr } = await run("consumer.ts", [
+    "--topic",
+    topic,
+    "--brokers",
+    (await testBrokers()).join(","),
+    "--record",
+    "/nonexistent-folder/run.jsonl",
+  ]);
+  assertEquals(code, 2, stdout);
+  assertEquals(stdout, "", "it never started joining");
+  assertMatch(stderr, /^error: --record '\/nonexistent-folder\/run\.jsonl' cannot be written: /);
+});
+
+Deno.test("producer: a --start whose amounts are no longer exact numbers is refused", async () => {
+  for (
+    const args of [["--start", "9007199254740991"], ["--start", "900719925474099", "--count", "2"]]
+  ) {
+    const { code, stderr } = await run("producer.ts", args);
+    assertEquals(code, 2, stderr);
+    assertMatch(stderr, /^error: --start [^\n]*900719925474099/);
+  }
+});
+
+Deno.test("every command refuses Kafka's internal topics before creating anything", async () => {
+  const topics = ["__transaction_state", "__share_group_state", "__lab"];
+  const brokers = (await testBrokers()).join(",");
+  for (const script of ["producer.ts", "consumer.ts", "demo.ts", "reset_offsets.ts"]) {
+    for (const topic of topics) {
+      const { code, stderr } = await run(script, [
+        "--topic",
+        topic,
+        "--brokers",
+        brokers,
+        ...(script === "reset_offsets.ts" ? ["--group", "g", "--to-earliest"] : []),
+      ]);
+      assertEquals(code, 2, `${script} ${topic}: ${stderr}`);
+      assertEquals(
+        stderr,
+        `error: --topic '${topic}' is a name Kafka keeps for its internal topics ` +
+          "(names starting with '__', such as __consumer_offsets): use another topic",
+      );
+    }
+  }
+  const created = await withAdmin((admin) => admin.listTopics());
+  assertEquals(created.filter((t) => t === "__lab"), [], "nothing created");
+});

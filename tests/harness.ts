@@ -10,7 +10,13 @@
  */
 import { readdirSync } from "node:fs";
 import type { Admin } from "kafkajs";
-import { brokerAddress, brokerPaths, startBroker } from "../lib/kafka/broker.ts";
+import {
+  brokerAddress,
+  brokerPaths,
+  findJava,
+  javaArgs,
+  startBroker,
+} from "../lib/kafka/broker.ts";
 import { createKafka } from "../lib/kafka/config.ts";
 import { ensureTopic } from "../lib/kafka/topic.ts";
 import { projectPath, scriptRunner } from "../lib/platform/runtime.ts";
@@ -124,4 +130,41 @@ export async function runProducerScript(topic: string, flags: string[]): Promise
     brokers.join(","),
     ...flags,
   ]);
+}
+
+/**
+ * Writes `values` (keyed by their index) to `topic` with Kafka's own Java
+ * console producer, compressed with `codec` (none, gzip, snappy, lz4, zstd),
+ * in batches of several records, as a Java service would.
+ */
+export async function produceWithJava(
+  topic: string,
+  codec: string,
+  values: string[],
+): Promise<void> {
+  const brokers = await testBrokers();
+  const child = new Deno.Command(await findJava(), {
+    args: javaArgs(brokerPaths(), "org.apache.kafka.tools.ConsoleProducer", [
+      "--bootstrap-server",
+      brokers.join(","),
+      "--topic",
+      topic,
+      "--compression-codec",
+      codec,
+      "--producer-property",
+      "linger.ms=200",
+      "--reader-property",
+      "parse.key=true",
+      "--reader-property",
+      "key.separator=\t",
+    ]),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(values.map((v, i) => `${i}\t${v}\n`).join("")));
+  await writer.close();
+  const out = await child.output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
 }

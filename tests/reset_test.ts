@@ -1,7 +1,7 @@
 import { snapshotGroup, totalLag, waitForGroup } from "../lib/inspect/groups.ts";
 import { GroupMember } from "../lib/kafka/member.ts";
 import { produceOrders } from "../lib/kafka/producer.ts";
-import { applyReset, parseDuration, planReset } from "../lib/inspect/reset.ts";
+import { applyReset, parseDateTime, parseDuration, planReset } from "../lib/inspect/reset.ts";
 import { assertEquals, assertMatch, assertRejects, assertThrows } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 import { projectPath } from "../lib/platform/runtime.ts";
@@ -78,21 +78,31 @@ Deno.test("reset-offsets reads ISO durations and rejects bad flags with exit 2",
   assertEquals(parseDuration("P1DT2H3M4S"), ((24 + 2) * 60 + 3) * 60_000 + 4_000);
   assertThrows(() => parseDuration("10m"));
   assertThrows(() => parseDuration("PT"));
+  assertThrows(() => parseDuration("-PT10M"), /must not be negative/);
+  assertThrows(() => parseDuration("P99999999999D"), /before 1970/);
+  assertEquals(parseDateTime("2026-11-24T10:00:00Z"), 1_795_514_400_000);
+  assertEquals(parseDateTime("2026-11-24T11:00:00.000+01:00"), 1_795_514_400_000);
+  for (const notADateTime of ["1", "2026-11-24", "yesterday", "2026-11-24T10:00:00 PM"]) {
+    assertThrows(() => parseDateTime(notADateTime), /needs an ISO-8601 date-time/);
+  }
+  assertThrows(() => parseDateTime("1960-01-01T00:00:00Z"), /before 1970/);
   const script = projectPath("scripts/reset_offsets.ts");
   for (
-    const args of [["--group", "g", "--to-earliest", "--to-latest"], [
-      "--group",
-      "g",
-      "--shift-by",
-      "x",
-    ]]
+    const args of [
+      ["--group", "g", "--to-earliest", "--to-latest"],
+      ["--group", "g", "--shift-by", "x"],
+      ["--group", "g", "--by-duration", "-PT10M"],
+      ["--group", "g", "--by-duration", "P99999999999D"],
+      ["--group", "g", "--to-datetime", "1"],
+    ]
   ) {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", script, ...args],
       stderr: "piped",
       stdout: "null",
     }).output();
-    assertEquals(out.code, 2);
-    assertMatch(new TextDecoder().decode(out.stderr), /^error: /);
+    const stderr = new TextDecoder().decode(out.stderr).trim();
+    assertEquals(out.code, 2, stderr);
+    assertMatch(stderr, /^error: [^\n]+$/);
   }
 });

@@ -1,6 +1,7 @@
 import { intFlag, parseFlags, stringFlag, UsageError } from "../lib/cli.ts";
 import { resolveBrokers } from "../lib/kafka/config.ts";
-import { clientIdFor, formatMemberEvent } from "../lib/kafka/member.ts";
+import { clientIdFor, deadLetterCopies, formatMemberEvent } from "../lib/kafka/member.ts";
+import { Buffer } from "node:buffer";
 import { orderEvent, parseOrder } from "../lib/kafka/orders.ts";
 import { formatProduced } from "../lib/kafka/producer.ts";
 import { AssignmentDiagram, Table } from "../lib/platform/render.ts";
@@ -55,6 +56,24 @@ Deno.test("orders are the seed's and bad ones are named", () => {
   assertEquals(parseOrder("").problem, "empty value");
   assertEquals(parseOrder("{oops").problem, "invalid JSON");
   assertEquals(parseOrder('{"amount":5}').problem, "missing order_id");
+  for (const amount of ['"50"', "null", "[]", "{}"]) {
+    assertEquals(parseOrder(`{"order_id":"1","amount":${amount}}`).problem, "amount not a number");
+  }
+  assertEquals(parseOrder('{"order_id":"1"}').problem, "amount not a number");
+});
+
+Deno.test("a dead-letter copy that does not fit is cut to the topic's limit and says so", () => {
+  const value = Buffer.from("x".repeat(5000));
+  const [whole, cut, bare] = deadLetterCopies(
+    Buffer.from("k"),
+    value,
+    { reason: "too large" },
+    1000,
+  );
+  assertEquals(whole, { key: Buffer.from("k"), value, headers: { reason: "too large" } });
+  assertEquals(cut.headers, { reason: "too large", truncated: "original 5000 bytes" });
+  assertTrue(cut.value!.length > 0 && cut.value!.length < 1000 - 256, `${cut.value!.length}`);
+  assertEquals(bare, { key: null, value: null, headers: cut.headers });
 });
 
 Deno.test("members and the producer print the seed's lines", () => {

@@ -33,19 +33,62 @@ export interface ResetStep {
 
 /**
  * Parses an ISO-8601 duration such as `PT10M` or `P1DT2H30M15S` into ms.
+ * It counts back from `now`, so it must not be negative nor reach back
+ * before 1970 (Kafka's timestamps start there; a negative one means
+ * "earliest" or "latest" to the broker).
  *
  * @example
  * ```ts
  * parseDuration("PT1M30S"); // 90000
  * ```
  */
-export function parseDuration(text: string): number {
-  const match = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text.trim());
-  if (!match || text.trim() === "P" || text.trim().endsWith("T")) {
+export function parseDuration(text: string, now: number = Date.now()): number {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("-")) {
+    throw new UsageError(
+      `--by-duration must not be negative: it counts back from now (e.g. PT10M), got '${text}'`,
+    );
+  }
+  const match = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(trimmed);
+  if (!match || trimmed === "P" || trimmed.endsWith("T")) {
     throw new UsageError(`--by-duration must look like PnDTnHnMnS (e.g. PT10M), got '${text}'`);
   }
   const [d, h, m, s] = match.slice(1).map((v) => Number(v ?? 0));
-  return ((d * 24 + h) * 60 + m) * 60_000 + s * 1000;
+  const ms = ((d * 24 + h) * 60 + m) * 60_000 + s * 1000;
+  if (!(ms <= now)) {
+    throw new UsageError(
+      `--by-duration '${text}' reaches back before 1970, where Kafka's timestamps start: ` +
+        "use --to-earliest",
+    );
+  }
+  return ms;
+}
+
+/**
+ * Parses an ISO-8601 date-time such as `2026-11-24T10:00:00Z` (seconds,
+ * milliseconds and the offset are optional; without an offset it is local
+ * time, as in Kafka's tool) into ms since 1970. Anything else — a bare
+ * number, a date without a time — is a {@linkcode UsageError}.
+ *
+ * @example
+ * ```ts
+ * parseDateTime("2026-11-24T10:00:00Z"); // 1795514400000
+ * ```
+ */
+export function parseDateTime(text: string): number {
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?$/;
+  const at = iso.test(text.trim()) ? Date.parse(text.trim()) : NaN;
+  if (Number.isNaN(at)) {
+    throw new UsageError(
+      `--to-datetime needs an ISO-8601 date-time such as 2026-11-24T10:00:00Z, got '${text}'`,
+    );
+  }
+  if (at < 0) {
+    throw new UsageError(
+      `--to-datetime '${text}' is before 1970, where Kafka's timestamps start: use --to-earliest`,
+    );
+  }
+  return at;
 }
 
 /**

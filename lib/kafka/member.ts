@@ -12,8 +12,16 @@
  *
  * @module
  */
-import { type Consumer, type EachMessagePayload, type Kafka, type Producer } from "kafkajs";
+import {
+  ConfigResourceTypes,
+  type Consumer,
+  type EachMessagePayload,
+  type Kafka,
+  type Producer,
+} from "kafkajs";
+import { Buffer } from "node:buffer";
 import { assignerFor, type AssignorName, DEFAULT_ASSIGNORS } from "./assignors.ts";
+import { registerCompressionCodecs } from "./codecs.ts";
 import { createKafka, ORDER_TOPIC } from "./config.ts";
 import { MAX_ORDER_BYTES, type OrderEvent, type OrderProblem, parseOrder } from "./orders.ts";
 import { ensureTopic } from "./topic.ts";
@@ -109,6 +117,8 @@ export type MemberEvent =
     problem: OrderProblem;
     /** The dead-letter topic it was copied to, if any. */
     deadLetter?: string;
+    /** The value's size in bytes when only part of it fit in the dead-letter topic. */
+    truncatedFrom?: number;
     at: number;
   }
   | { type: "rebalancing"; member: string; groupId: string; at: number }
@@ -148,7 +158,13 @@ export function formatMemberEvent(event: MemberEvent): string {
     case "malformed":
       return `${event.member} skipped a bad message at partition ${event.partition} offset ` +
         `${event.offset}: ${event.problem}${
-          event.deadLetter ? ` (copied to ${event.deadLetter})` : ""
+          event.deadLetter
+            ? ` (copied to ${event.deadLetter}${
+              event.truncatedFrom === undefined
+                ? ""
+                : `, truncated: original ${event.truncatedFrom} bytes`
+            })`
+            : ""
         }`;
     case "rebalancing":
       return `${event.member}: group ${event.groupId} is rebalancing...`;
@@ -202,7 +218,7 @@ export class GroupMember {
   #consumer: Consumer;
   #kafka: Kafka;
   #deadLetterTopic: string | false;
-  #deadLetterProducer: Promise<Producer> | undefined;
+  #deadLetter: Promise<{ producer: Producer; maxMessageBytes: number }> | undefined;
   #maxBytes: number;
   #processMs: number;
   #manualCommit: boolean;
@@ -229,6 +245,7 @@ export class GroupMember {
    * {@linkcode waitForAssignment}).
    */
   static async start(options: MemberOptions): Promise<GroupMember> {
+    registerCompressionCodecs();
     const kafka = createKafka({ brokers: options.brokers, clientId: clientIdFor(options.name) });
     const consumer = kafka.consumer({
       groupId: options.groupId,
@@ -299,7 +316,7 @@ export class GroupMember {
     }
     if (parsed.problem) {
       // Copied before its offset is committed: a crash now means a second copy, never none.
-      const deadLetter = await this.#sendToDeadLetter(topic, partition, message, parsed.problem);
+      const copied = await this.#sendToDeadLetter(topic, partition, message, parsed.problem);
       this.#emit({
         type: "malformed",
         member: this.name,
@@ -307,7 +324,8 @@ export class GroupMember {
         partition,
         offset,
         problem: parsed.problem,
-        deadLetter,
+        deadLetter: copied?.topic,
+        truncatedFrom: copied?.truncatedFrom,
         at: Date.now(),
       });
     } else {
@@ -336,38 +354,52 @@ export class GroupMember {
     partition: number,
     message: EachMessagePayload["message"],
     reason: OrderProblem,
-  ): Promise<string | undefined> {
+  ): Promise<{ topic: string; truncatedFrom?: number } | undefined> {
     const dlq = this.#deadLetterTopic;
     if (dlq === false) return undefined;
-    this.#deadLetterProducer ??= (async () => {
+    this.#deadLetter ??= (async () => {
       const admin = this.#kafka.admin();
       await admin.connect();
       try {
         await ensureTopic(admin, dlq, 1);
+        const { resources } = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{
+            type: ConfigResourceTypes.TOPIC,
+            name: dlq,
+            configNames: ["max.message.bytes"],
+          }],
+        });
+        const limit = Number(resources[0]?.configEntries[0]?.configValue);
+        const producer = this.#kafka.producer();
+        await producer.connect();
+        return { producer, maxMessageBytes: Number.isSafeInteger(limit) ? limit : 1_048_588 };
       } finally {
         await admin.disconnect();
       }
-      const producer = this.#kafka.producer();
-      await producer.connect();
-      return producer;
     })();
-    const producer = await this.#deadLetterProducer;
-    await producer.send({
-      topic: dlq,
-      acks: -1,
-      messages: [{
-        key: message.key,
-        value: message.value,
-        headers: {
-          reason,
-          "source-topic": topic,
-          "source-partition": String(partition),
-          "source-offset": message.offset,
-          "consumer-group": this.groupId,
-        },
-      }],
-    });
-    return dlq;
+    const { producer, maxMessageBytes } = await this.#deadLetter;
+    const headers = {
+      reason,
+      "source-topic": topic,
+      "source-partition": String(partition),
+      "source-offset": message.offset,
+      "consumer-group": this.groupId,
+    };
+    // The whole message first; if the dead-letter topic refuses it as too
+    // large (its headers make it bigger than the original), a copy that fits.
+    for (const copy of deadLetterCopies(message.key, message.value, headers, maxMessageBytes)) {
+      try {
+        await producer.send({ topic: dlq, acks: -1, messages: [copy] });
+        return {
+          topic: dlq,
+          truncatedFrom: copy.headers.truncated ? message.value?.length : undefined,
+        };
+      } catch (error) {
+        if (kafkaErrorType(error) !== "MESSAGE_TOO_LARGE") throw error;
+      }
+    }
+    throw new Error(`${dlq} refused even a copy without key and value as too large`);
   }
 
   #emit(event: MemberEvent) {
@@ -406,7 +438,7 @@ export class GroupMember {
     if (this.#stopped) return;
     this.#stopped = true;
     await this.#consumer.disconnect();
-    if (this.#deadLetterProducer) await (await this.#deadLetterProducer).disconnect();
+    if (this.#deadLetter) await (await this.#deadLetter).producer.disconnect();
     this.#emit({ type: "stopped", member: this.name, groupId: this.groupId, at: Date.now() });
   }
 }
@@ -417,6 +449,46 @@ function kafkaErrorType(error: unknown): string | undefined {
     if (typeof e.type === "string") return e.type;
   }
   return undefined;
+}
+
+/** A dead-letter copy: key, value and headers as the producer sends them. */
+export interface DeadLetterCopy {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/**
+ * The dead-letter copies of a message to try in turn, each smaller than the
+ * last: the whole message; its value cut to what fits in `maxMessageBytes`
+ * beside the key and headers; then neither key nor value. A cut copy says so
+ * in a `truncated` header (`original N bytes`), so the partition always moves
+ * on and nobody mistakes the copy for the original.
+ *
+ * @example
+ * ```ts
+ * const [whole, cut] = deadLetterCopies(null, Buffer.alloc(5000), { reason: "too large" }, 1000);
+ * cut.headers.truncated; // "original 5000 bytes"
+ * ```
+ */
+export function deadLetterCopies(
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: Record<string, string>,
+  maxMessageBytes: number,
+): DeadLetterCopy[] {
+  const truncated = { ...headers, truncated: `original ${value?.length ?? 0} bytes` };
+  // A record batch's own header, the record's lengths and the header names: well under 256 bytes.
+  const overhead = 256 + Object.entries(truncated).reduce(
+    (sum, [name, text]) => sum + Buffer.byteLength(name) + Buffer.byteLength(text),
+    0,
+  );
+  const room = Math.max(0, maxMessageBytes - overhead - (key?.length ?? 0));
+  return [
+    { key, value, headers },
+    { key, value: value?.subarray(0, room) ?? null, headers: truncated },
+    { key: null, value: null, headers: truncated },
+  ];
 }
 
 /**

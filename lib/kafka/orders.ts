@@ -23,8 +23,19 @@ export function orderEvent(index: number): OrderEvent {
   return { order_id: String(1000 + index), amount: index * 10 };
 }
 
+/**
+ * The highest order index whose order is exact: its amount (index × 10)
+ * is still a safe integer (`Number.MAX_SAFE_INTEGER`).
+ */
+export const MAX_ORDER_INDEX = Math.floor(Number.MAX_SAFE_INTEGER / 10);
+
 /** Why a message could not be read as an order. */
-export type OrderProblem = "empty value" | "invalid JSON" | "missing order_id" | "too large";
+export type OrderProblem =
+  | "empty value"
+  | "invalid JSON"
+  | "missing order_id"
+  | "amount not a number"
+  | "too large";
 
 /** Largest order value a member accepts, in bytes (`--max-bytes`). */
 export const MAX_ORDER_BYTES = 16 * 1024;
@@ -57,18 +68,21 @@ export function parseOrder(
   ) {
     return { problem: "missing order_id" };
   }
+  if (!Number.isFinite((parsed as { amount?: unknown }).amount)) {
+    return { problem: "amount not a number" };
+  }
   return { order: parsed as OrderEvent };
 }
 
 /**
  * One message of each kind a member must survive, for lessons and tests:
- * invalid JSON, an empty value, a value over {@linkcode MAX_ORDER_BYTES}, and
- * valid JSON without `order_id`.
+ * invalid JSON, an empty value, a value over {@linkcode MAX_ORDER_BYTES},
+ * valid JSON without `order_id`, and an order whose `amount` is not a number.
  *
  * @example
  * ```ts
  * poisonMessages().map((p) => p.problem);
- * // ["invalid JSON", "empty value", "too large", "missing order_id"]
+ * // ["invalid JSON", "empty value", "too large", "missing order_id", "amount not a number"]
  * ```
  */
 export function poisonMessages(): { key: string; value: string; problem: OrderProblem }[] {
@@ -81,5 +95,10 @@ export function poisonMessages(): { key: string; value: string; problem: OrderPr
       problem: "too large",
     },
     { key: "poison-4", value: '{"amount": 40}', problem: "missing order_id" },
+    {
+      key: "poison-5",
+      value: '{"order_id": "9005", "amount": "50"}',
+      problem: "amount not a number",
+    },
   ];
 }

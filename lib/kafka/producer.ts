@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { Partitioners } from "kafkajs";
+import { Partitioners, type RecordMetadata } from "kafkajs";
+import { LabError } from "../platform/errors.ts";
 import { createKafka, ORDER_TOPIC } from "./config.ts";
 import { type OrderEvent, orderEvent, type OrderProblem, poisonMessages } from "./orders.ts";
 import { ensureTopic } from "./topic.ts";
@@ -36,7 +37,17 @@ export interface ProduceOptions {
   /** Stops producing early (orders sent so far are kept). */
   signal?: AbortSignal;
   clientId?: string;
+  /**
+   * How long to keep retrying an order while the broker is away (default
+   * 60 s); then {@linkcode produceOrders} fails with a {@linkcode LabError}.
+   */
+  giveUpAfterMs?: number;
+  /** Called once each time the broker goes away, with the reason. */
+  onBrokerLost?: (reason: string) => void;
 }
+
+/** Back-off between attempts while the broker is away: 0.3 s doubling to 3 s, as members do. */
+const RETRY_BACKOFF = { initialMs: 300, maxMs: 3000 } as const;
 
 /**
  * Produces the seed's order events to `topic` (ensured first, 3 partitions)
@@ -56,7 +67,11 @@ export async function produceOrders(options: ProduceOptions): Promise<ProducedOr
   const intervalMs = options.intervalMs ?? 500;
   const kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? "producer" });
   const admin = kafka.admin();
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  // sendRetrying retries (and says so at once) instead of kafkajs's silent retries.
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: 0 },
+  });
   const produced: ProducedOrder[] = [];
   try {
     await admin.connect();
@@ -68,7 +83,16 @@ export async function produceOrders(options: ProduceOptions): Promise<ProducedOr
       const order = orderEvent(i);
       const key = String(i);
       const value = JSON.stringify(order);
-      const [meta] = await producer.send({ topic, acks: -1, messages: [{ key, value }] });
+      const meta = await sendRetrying(
+        () => producer.send({ topic, acks: -1, messages: [{ key, value }] }),
+        {
+          giveUpAfterMs: options.giveUpAfterMs ?? 60_000,
+          onBrokerLost: options.onBrokerLost,
+          signal: options.signal,
+          progress: () => `${produced.length} of ${count} orders acknowledged`,
+        },
+      );
+      if (meta === undefined) break; // stopped while waiting for the broker
       const record = {
         key,
         order,
@@ -84,6 +108,58 @@ export async function produceOrders(options: ProduceOptions): Promise<ProducedOr
     await admin.disconnect().catch(() => {});
   }
   return produced;
+}
+
+/**
+ * Sends with `send` until the broker acknowledges, retrying while the broker
+ * is away (a lost connection, no leader yet after a restart) with bounded
+ * back-off; reports each outage once. Resolves to the first record's
+ * metadata, or undefined when `signal` aborts meanwhile. Other errors, and an
+ * outage longer than `giveUpAfterMs`, throw.
+ */
+async function sendRetrying(
+  send: () => Promise<RecordMetadata[]>,
+  options: {
+    giveUpAfterMs: number;
+    onBrokerLost?: (reason: string) => void;
+    signal?: AbortSignal;
+    progress: () => string;
+  },
+): Promise<RecordMetadata | undefined> {
+  let lostAt: number | undefined;
+  for (let backoffMs: number = RETRY_BACKOFF.initialMs;; backoffMs *= 2) {
+    try {
+      return (await send())[0];
+    } catch (error) {
+      if (!brokerAway(error)) throw error;
+      const reason = (error as Error).message;
+      if (lostAt === undefined) {
+        lostAt = Date.now();
+        options.onBrokerLost?.(reason);
+      } else if (Date.now() - lostAt >= options.giveUpAfterMs) {
+        throw new LabError(
+          `gave up: no broker took the order for ${Math.round(options.giveUpAfterMs / 1000)} s ` +
+            `(${reason}); ${options.progress()}`,
+        );
+      }
+      await sleep(Math.min(backoffMs, RETRY_BACKOFF.maxMs), options.signal);
+      if (options.signal?.aborted) return undefined;
+    }
+  }
+}
+
+/**
+ * True when `error` (or a cause) says the broker is away for now rather than
+ * that the order is wrong: a refused or lost connection, a timeout, or a
+ * retriable Kafka error such as a partition without a leader yet.
+ */
+function brokerAway(error: unknown): boolean {
+  for (let e = error as Record<string, unknown> | undefined; e; e = e.cause as never) {
+    if (/Connection|Timeout|BrokerNotFound/.test(String(e.name)) || e.retriable === true) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** A bad message as acknowledged by the broker. */

@@ -252,6 +252,8 @@ export interface RunProducerOptions {
   count?: number;
   intervalMs?: number;
   start?: number;
+  /** More flags, e.g. `["--give-up-ms", "3000"]`. */
+  extraArgs?: string[];
   onLine?: (line: string) => void;
 }
 
@@ -275,6 +277,7 @@ export async function runProducer(
     ...(options.count !== undefined ? ["--count", String(options.count)] : []),
     ...(options.intervalMs !== undefined ? ["--interval-ms", String(options.intervalMs)] : []),
     ...(options.start !== undefined ? ["--start", String(options.start)] : []),
+    ...(options.extraArgs ?? []),
   ], (line) => {
     lines.push(line);
     options.onLine?.(line);
