@@ -1,6 +1,9 @@
 /**
- * Command-line plumbing shared by every script: flag parsing, one-line errors
- * and exit codes.
+ * Command-line plumbing shared by every script: flag parsing, the flags every
+ * command shares (`--brokers`), one-line errors and exit codes. The top of
+ * `lib/`: only `scripts/` and `bench/` import it. The errors it prints live in
+ * `lib/platform/errors.ts`, so the layers below throw them without importing
+ * the command line (tests/layers_test.ts checks).
  *
  * Flags are parsed with Node's built-in `parseArgs` (`node:util`), the place
  * where `@std/cli` would go; this is the only module that knows which parser
@@ -12,41 +15,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { denoExecutable, env, exit, invocation } from "./runtime.ts";
+import { LabError, UsageError } from "./platform/errors.ts";
+import { denoExecutable, env, exit, invocation } from "./platform/runtime.ts";
 
-/**
- * An expected failure with a message a learner can act on. Scripts print only
- * the message (one line, no stack trace) and exit with `exitCode`.
- *
- * @example
- * ```ts
- * throw new LabError("Topic order-events does not exist. Run `deno task producer` first.");
- * ```
- */
-export class LabError extends Error {
-  /** Process exit code to use when this error ends a script. */
-  readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
-    super(message);
-    this.name = "LabError";
-    this.exitCode = exitCode;
-  }
-}
-
-/**
- * Bad input from the user (unknown flag, malformed value): exit code 2.
- *
- * @example
- * ```ts
- * throw new UsageError("--count must be a whole number ≥ 0, got 'ten'");
- * ```
- */
-export class UsageError extends LabError {
-  constructor(message: string) {
-    super(message, 2);
-    this.name = "UsageError";
-  }
-}
+// Scripts take all their command-line plumbing from here, errors included.
+export { LabError, UsageError } from "./platform/errors.ts";
+export { intFlag } from "./platform/input.ts";
 
 /** Description of one flag: its type, default and help line. */
 export interface FlagSpec {
@@ -56,6 +30,13 @@ export interface FlagSpec {
   /** One line for `--help`. */
   help: string;
 }
+
+/** The `--brokers` flag every command takes. */
+export const BROKERS_FLAG: FlagSpec = {
+  type: "string",
+  help:
+    "bootstrap servers host:port,... (default KAFKA_BROKERS, else localhost:KAFKA_PORT or 9092)",
+};
 
 /** Parsed flags: strings and booleans by flag name, plus positionals. */
 export interface ParsedFlags {
@@ -154,29 +135,6 @@ export function usage(
     lines.push(`  ${short}${flag.padEnd(28)} ${f.help}${fallback}`);
   }
   return lines.join("\n");
-}
-
-/**
- * Reads a flag as a whole number within `[min, max]`, or throws a
- * {@linkcode UsageError} naming the flag.
- *
- * @example
- * ```ts
- * intFlag("--count", "10", { min: 0 }); // 10
- * ```
- */
-export function intFlag(
-  name: string,
-  raw: string | boolean | undefined,
-  { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {},
-): number {
-  const text = String(raw ?? "").trim();
-  const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
-    throw new UsageError(`${name} must be a whole number ${range}, got '${text}'`);
-  }
-  return value;
 }
 
 /**

@@ -11,7 +11,7 @@
 // **Do not use Stop (Kernel > Interrupt) on this kernel**: Deno's Jupyter kernel then hangs for good (the cell stays busy, no later cell runs; see docs/notebooks.md, Known issues). If a kernel is stuck, use **Kernel > Restart**: the member processes it started notice within a second or two and leave their group, and every experiment first stops members of its groups left over from an earlier run, and says so.
 
 // %%
-import { Lab } from "../lib/lessons.ts";
+import { Lab } from "../lib/lessons/lessons.ts";
 const lab = await Lab.open();
 
 // %% [markdown]

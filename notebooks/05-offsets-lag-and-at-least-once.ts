@@ -13,7 +13,7 @@
 // Run the cells from top to bottom (Shift+Enter). The first cell connects to Kafka at `KAFKA_BROKERS` (default `localhost:9092`) and, if nothing answers there, starts the lab's own broker (the first time that downloads Kafka's jars, once). Every experiment below starts its consumers, waits for its messages or a deadline, and stops them again: no cell runs forever.
 
 // %%
-import { Lab } from "../lib/lessons.ts";
+import { Lab } from "../lib/lessons/lessons.ts";
 const lab = await Lab.open();
 
 // %% [markdown]

@@ -6,9 +6,9 @@
  * @module
  */
 import { loadavg } from "node:os";
-import { startBroker } from "../lib/broker.ts";
-import { parseFlags, runMain, UsageError } from "../lib/cli.ts";
-import { brokerAnswers, BROKERS_FLAG, resolveBrokers } from "../lib/config.ts";
+import { startBroker } from "../lib/kafka/broker.ts";
+import { BROKERS_FLAG, parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { brokerAnswers, resolveBrokers } from "../lib/kafka/config.ts";
 import {
   benchColdStart,
   type BenchContext,
@@ -19,8 +19,14 @@ import {
   benchThroughput,
   markdownTable,
   scaleOutChart,
-} from "../lib/bench.ts";
-import { args, machineSummary, mkdirp, projectPath, writeTextFile } from "../lib/runtime.ts";
+} from "../bench/bench.ts";
+import {
+  args,
+  machineSummary,
+  mkdirp,
+  projectPath,
+  writeTextFile,
+} from "../lib/platform/runtime.ts";
 
 const BENCHES = ["throughput", "scaleout", "rebalance", "coldstart", "suite"] as const;
 

@@ -14,9 +14,9 @@ import {
   resetBroker,
   startBroker,
   stopBroker,
-} from "../lib/broker.ts";
-import { probeMessage } from "../lib/config.ts";
-import { args } from "../lib/runtime.ts";
+} from "../lib/kafka/broker.ts";
+import { probeMessage } from "../lib/kafka/config.ts";
+import { args } from "../lib/platform/runtime.ts";
 
 await runMain(async () => {
   const { values, positionals } = parseFlags(args(), "deno task broker", {

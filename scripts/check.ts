@@ -5,20 +5,19 @@
  *
  * @module
  */
-import { brokerPaths } from "../lib/broker.ts";
-import { parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { brokerPaths } from "../lib/kafka/broker.ts";
+import { BROKERS_FLAG, parseFlags, runMain, UsageError } from "../lib/cli.ts";
 import {
-  BROKERS_FLAG,
   createKafka,
   ORDER_PARTITIONS,
   ORDER_TOPIC,
   requireBroker,
   resolveBrokers,
-} from "../lib/config.ts";
-import { exerciseById, EXERCISES, formatResult } from "../lib/exercises.ts";
-import { sleep } from "../lib/wait.ts";
-import { Table } from "../lib/render.ts";
-import { args, onSignal } from "../lib/runtime.ts";
+} from "../lib/kafka/config.ts";
+import { exerciseById, EXERCISES, formatResult } from "../lib/lessons/exercises.ts";
+import { sleep } from "../lib/platform/wait.ts";
+import { Table } from "../lib/platform/render.ts";
+import { args, onSignal } from "../lib/platform/runtime.ts";
 
 await runMain(async () => {
   const { values, positionals } = parseFlags(args(), "deno task check", {

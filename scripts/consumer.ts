@@ -8,6 +8,7 @@
  * @module
  */
 import {
+  BROKERS_FLAG,
   groupFlag,
   intFlag,
   LabError,
@@ -17,24 +18,22 @@ import {
   topicFlag,
   UsageError,
 } from "../lib/cli.ts";
-import {
-  BROKERS_FLAG,
-  createKafka,
-  ORDER_TOPIC,
-  requireBroker,
-  resolveBrokers,
-} from "../lib/config.ts";
+import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
 import {
   clientIdFor,
   formatMemberEvent,
   GroupMember,
   LAB_TIMING,
   type MemberEvent,
-} from "../lib/member.ts";
-import { assignorFlag, DEFAULT_ASSIGNORS, explainInconsistentProtocol } from "../lib/assignors.ts";
-import { ensureTopic } from "../lib/topic.ts";
-import { appendRecord, newRunRecord } from "../lib/records.ts";
-import { MAX_ORDER_BYTES } from "../lib/orders.ts";
+} from "../lib/kafka/member.ts";
+import {
+  assignorFlag,
+  DEFAULT_ASSIGNORS,
+  explainInconsistentProtocol,
+} from "../lib/kafka/assignors.ts";
+import { ensureTopic } from "../lib/kafka/topic.ts";
+import { appendToRunLog, newRunLog } from "../lib/processes/runlog.ts";
+import { MAX_ORDER_BYTES } from "../lib/kafka/orders.ts";
 import {
   appendTextFileSync,
   args,
@@ -42,7 +41,7 @@ import {
   onParentExit,
   onSignal,
   RUNTIME_VERSION,
-} from "../lib/runtime.ts";
+} from "../lib/platform/runtime.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(args(), "deno task consumer", {
@@ -105,12 +104,12 @@ await runMain(async () => {
         "(a third of the session timeout or less is usual)",
     );
   }
-  const recordFile = (values.record as string | undefined) ??
-    await newRunRecord(groupId, clientIdFor(name));
+  const runLog = (values.record as string | undefined) ??
+    await newRunLog(groupId, clientIdFor(name));
   try {
-    appendTextFileSync(recordFile, ""); // refused now, not after joining the group
+    appendTextFileSync(runLog, ""); // refused now, not after joining the group
   } catch (error) {
-    throw new UsageError(`--record '${recordFile}' cannot be written: ${(error as Error).message}`);
+    throw new UsageError(`--record '${runLog}' cannot be written: ${(error as Error).message}`);
   }
   const processMs = intFlag("--process-ms", values["process-ms"], { max: 600_000 });
   const commit = values.commit;
@@ -153,14 +152,14 @@ await runMain(async () => {
     onEvent: (event) => {
       if (event.type === "crashed" && !event.restarting) {
         // kafkajs gave up (a non-retriable error): say why in one line and exit non-zero.
-        appendRecord(recordFile, event);
+        appendToRunLog(runLog, event);
         failure = event;
         leave.resolve();
         return;
       }
       if (failure && event.type === "stopped") return; // it never joined: the error says why
       console.log(formatMemberEvent(event));
-      appendRecord(recordFile, event);
+      appendToRunLog(runLog, event);
       if (event.type === "message") processed++;
       if (event.type === "message" && crashAfter !== undefined && processed >= crashAfter) {
         // A crash: no LeaveGroup, no commit of the batch in progress.

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { groupFlag, intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
-import { BROKERS_FLAG, ORDER_TOPIC, resolveBrokers } from "../lib/config.ts";
-import { runDemo } from "../lib/demo.ts";
-import { args, env } from "../lib/runtime.ts";
+import { BROKERS_FLAG, groupFlag, intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
+import { ORDER_TOPIC, resolveBrokers } from "../lib/kafka/config.ts";
+import { runDemo } from "../lib/lessons/demo.ts";
+import { args, env } from "../lib/platform/runtime.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(args(), "deno task demo", {

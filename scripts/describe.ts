@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { groupFlag, intFlag, parseFlags, runMain, UsageError } from "../lib/cli.ts";
-import { BROKERS_FLAG, createKafka, requireBroker, resolveBrokers } from "../lib/config.ts";
+import { BROKERS_FLAG, groupFlag, intFlag, parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { createKafka, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
 import {
   coordinatorOf,
   groupDiagrams,
@@ -13,9 +13,9 @@ import {
   offsetsTable,
   sampleGroups,
   stateTable,
-} from "../lib/describe.ts";
-import { Table } from "../lib/render.ts";
-import { args } from "../lib/runtime.ts";
+} from "../lib/inspect/describe.ts";
+import { Table } from "../lib/platform/render.ts";
+import { args } from "../lib/platform/runtime.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(args(), "deno task describe", {

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { startBroker } from "../lib/broker.ts";
+import { startBroker } from "../lib/kafka/broker.ts";
 import { parseFlags, requireDeno, runMain, UsageError } from "../lib/cli.ts";
-import { brokerAnswers, resolveBrokers } from "../lib/config.ts";
+import { brokerAnswers, resolveBrokers } from "../lib/kafka/config.ts";
 import {
   ensureJupyter,
   JUPYTER_COMMAND,
@@ -17,8 +17,8 @@ import {
   jupyterEnv,
   jupyterLabArgs,
   syncLessons,
-} from "../lib/jupyter.ts";
-import { args, env, onSignal, spawnProcess } from "../lib/runtime.ts";
+} from "../lib/platform/jupyter.ts";
+import { args, env, onSignal, spawnProcess } from "../lib/platform/runtime.ts";
 
 const NOTEBOOK_HELP = `Usage: deno task notebook [JupyterLab options]
 

@@ -3,11 +3,11 @@
  *
  * @module
  */
-import { intFlag, parseFlags, runMain, topicFlag, UsageError } from "../lib/cli.ts";
-import { MAX_ORDER_INDEX } from "../lib/orders.ts";
-import { BROKERS_FLAG, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/config.ts";
-import { formatProduced, produceOrders, producePoison } from "../lib/producer.ts";
-import { args, onParentExit, onSignal } from "../lib/runtime.ts";
+import { BROKERS_FLAG, intFlag, parseFlags, runMain, topicFlag, UsageError } from "../lib/cli.ts";
+import { MAX_ORDER_INDEX } from "../lib/kafka/orders.ts";
+import { ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
+import { formatProduced, produceOrders, producePoison } from "../lib/kafka/producer.ts";
+import { args, onParentExit, onSignal } from "../lib/platform/runtime.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(args(), "deno task producer", {

@@ -5,15 +5,17 @@
  *
  * @module
  */
-import { groupFlag, intFlag, parseFlags, runMain, topicFlag, UsageError } from "../lib/cli.ts";
 import {
   BROKERS_FLAG,
-  createKafka,
-  ORDER_TOPIC,
-  requireBroker,
-  resolveBrokers,
-} from "../lib/config.ts";
-import { snapshotGroup } from "../lib/groups.ts";
+  groupFlag,
+  intFlag,
+  parseFlags,
+  runMain,
+  topicFlag,
+  UsageError,
+} from "../lib/cli.ts";
+import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
+import { snapshotGroup } from "../lib/inspect/groups.ts";
 import {
   applyReset,
   parseDateTime,
@@ -21,8 +23,8 @@ import {
   planReset,
   planTable,
   type ResetTarget,
-} from "../lib/reset.ts";
-import { args } from "../lib/runtime.ts";
+} from "../lib/inspect/reset.ts";
+import { args } from "../lib/platform/runtime.ts";
 
 const TARGETS = [
   "to-earliest",

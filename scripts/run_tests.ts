@@ -7,10 +7,10 @@
  *
  * @module
  */
-import { brokerAddress, brokerPaths, startBroker, stopBroker } from "../lib/broker.ts";
+import { brokerAddress, brokerPaths, startBroker, stopBroker } from "../lib/kafka/broker.ts";
 import { stripVTControlCharacters } from "node:util";
 import { requireDeno, runMain } from "../lib/cli.ts";
-import { args, env, spawnProcess, writeOutput } from "../lib/runtime.ts";
+import { args, env, spawnProcess, writeOutput } from "../lib/platform/runtime.ts";
 
 await runMain(async () => {
   const deno = requireDeno("deno task test");

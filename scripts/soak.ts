@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { startBroker } from "../lib/broker.ts";
-import { intFlag, parseFlags, runMain } from "../lib/cli.ts";
-import { brokerAnswers, BROKERS_FLAG, resolveBrokers } from "../lib/config.ts";
-import { runSoak, soakTable } from "../lib/soak.ts";
-import { args } from "../lib/runtime.ts";
+import { startBroker } from "../lib/kafka/broker.ts";
+import { BROKERS_FLAG, intFlag, parseFlags, runMain } from "../lib/cli.ts";
+import { brokerAnswers, resolveBrokers } from "../lib/kafka/config.ts";
+import { runSoak, soakTable } from "../bench/soak.ts";
+import { args } from "../lib/platform/runtime.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(args(), "deno task soak", {

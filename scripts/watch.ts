@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { brokerPaths } from "../lib/broker.ts";
-import { groupFlag, intFlag, parseFlags, runMain } from "../lib/cli.ts";
-import { BROKERS_FLAG, createKafka, requireBroker, resolveBrokers } from "../lib/config.ts";
-import { GroupWatch, runWatch } from "../lib/watch.ts";
-import { args, onSignal, stdoutIsTerminal } from "../lib/runtime.ts";
+import { brokerPaths } from "../lib/kafka/broker.ts";
+import { BROKERS_FLAG, groupFlag, intFlag, parseFlags, runMain } from "../lib/cli.ts";
+import { createKafka, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
+import { GroupWatch, runWatch } from "../lib/inspect/watch.ts";
+import { args, onSignal, stdoutIsTerminal } from "../lib/platform/runtime.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(args(), "deno task watch", {

@@ -15,9 +15,9 @@ import {
   rangeAssign,
   roundRobinAssign,
   type Subscription,
-} from "../lib/assignors.ts";
+} from "../lib/kafka/assignors.ts";
 import { UsageError } from "../lib/cli.ts";
-import { createKafka } from "../lib/config.ts";
+import { createKafka } from "../lib/kafka/config.ts";
 import { assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName } from "./harness.ts";
 

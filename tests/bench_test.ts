@@ -5,7 +5,7 @@ import {
   spread,
   steadyRate,
   throughputPlan,
-} from "../lib/bench.ts";
+} from "../bench/bench.ts";
 import { LabError } from "../lib/cli.ts";
 import { assertEquals, assertMatch, assertThrows, assertTrue } from "./assert.ts";
 

@@ -16,10 +16,10 @@ import {
   resetBroker,
   startBroker,
   stopBroker,
-} from "../lib/broker.ts";
+} from "../lib/kafka/broker.ts";
 import { assertEquals, assertMatch, assertRejects, assertTrue } from "./assert.ts";
 import { runScript } from "./harness.ts";
-import { processAlive } from "../lib/runtime.ts";
+import { processAlive } from "../lib/platform/runtime.ts";
 
 /** A temp state folder, always stopped (if a broker runs from it) and removed afterwards. */
 async function withStateDir(port: number, fn: (dataDir: string) => Promise<void>) {

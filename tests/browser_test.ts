@@ -6,8 +6,14 @@
  * so, when Chromium is not installed; in CI (`CI` set, as `.ci/run` runs
  * there, installing it) it always runs.
  */
-import { ensureJupyter, jupyterEnv } from "../lib/jupyter.ts";
-import { isFileSync, mkdirp, projectPath, scriptRunner, spawnProcess } from "../lib/runtime.ts";
+import { ensureJupyter, jupyterEnv } from "../lib/platform/jupyter.ts";
+import {
+  isFileSync,
+  mkdirp,
+  projectPath,
+  scriptRunner,
+  spawnProcess,
+} from "../lib/platform/runtime.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
 import { testBrokers } from "./harness.ts";
 

@@ -5,15 +5,15 @@
  * (`@oven/bun-linux-x64`, installed by .ci/run into .tools/bun/); without it
  * these tests are skipped, except in CI.
  */
-import { until } from "../lib/wait.ts";
-import { spawnMember } from "../lib/processes.ts";
-import { messagesIn } from "../lib/polyglot.ts";
-import { produceOrders } from "../lib/producer.ts";
+import { until } from "../lib/platform/wait.ts";
+import { spawnMember } from "../lib/processes/spawn.ts";
+import { messagesIn } from "../lib/processes/polyglot.ts";
+import { produceOrders } from "../lib/kafka/producer.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
-import { orderEvent } from "../lib/orders.ts";
+import { orderEvent } from "../lib/kafka/orders.ts";
 import { freshTopic, produceWithJava, runScript, testBrokers, uniqueName } from "./harness.ts";
 import { lessonChecks, runLessonScript } from "./lesson_checks.ts";
-import { projectPath } from "../lib/runtime.ts";
+import { projectPath } from "../lib/platform/runtime.ts";
 
 const ROOT = projectPath();
 

@@ -1,9 +1,9 @@
 import { parse } from "yaml";
-import { brokerPaths, serverProperties } from "../lib/broker.ts";
+import { brokerPaths, serverProperties } from "../lib/kafka/broker.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 
 // We have no Docker engine here, so compose.yaml is checked statically: it must
-// describe the same lab broker as the embedded one (lib/broker.ts).
+// describe the same lab broker as the embedded one (lib/kafka/broker.ts).
 const compose = parse(await Deno.readTextFile(new URL("../compose.yaml", import.meta.url)));
 const kafka = compose.services.kafka;
 

@@ -1,10 +1,10 @@
-import { logEndOffsets, totalLag, waitForGroup } from "../lib/groups.ts";
-import { produceOrders } from "../lib/producer.ts";
-import { runProducer, spawnMember } from "../lib/processes.ts";
-import { startBroker, stopBroker } from "../lib/broker.ts";
-import { createKafka } from "../lib/config.ts";
-import { until } from "../lib/wait.ts";
-import { summarizeRun } from "../lib/summary.ts";
+import { logEndOffsets, totalLag, waitForGroup } from "../lib/inspect/groups.ts";
+import { produceOrders } from "../lib/kafka/producer.ts";
+import { runProducer, spawnMember } from "../lib/processes/spawn.ts";
+import { startBroker, stopBroker } from "../lib/kafka/broker.ts";
+import { createKafka } from "../lib/kafka/config.ts";
+import { until } from "../lib/platform/wait.ts";
+import { summarizeRun } from "../lib/inspect/summary.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 

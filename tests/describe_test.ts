@@ -1,8 +1,8 @@
-import { brokerPaths, findJava, javaArgs } from "../lib/broker.ts";
-import { offsetsTable } from "../lib/describe.ts";
-import { snapshotGroup, waitForGroup } from "../lib/groups.ts";
-import { GroupMember, waitForMembers } from "../lib/member.ts";
-import { produceOrders } from "../lib/producer.ts";
+import { brokerPaths, findJava, javaArgs } from "../lib/kafka/broker.ts";
+import { offsetsTable } from "../lib/inspect/describe.ts";
+import { snapshotGroup, waitForGroup } from "../lib/inspect/groups.ts";
+import { GroupMember, waitForMembers } from "../lib/kafka/member.ts";
+import { produceOrders } from "../lib/kafka/producer.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 

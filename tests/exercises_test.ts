@@ -2,14 +2,14 @@
  * Every exercise's checker, driven on the real broker into a failing state and
  * into the passing state, with the verdict and the hint asserted for both.
  */
-import { brokerPaths } from "../lib/broker.ts";
-import { ORDER_PARTITIONS } from "../lib/config.ts";
-import { exerciseById, type ExerciseContext } from "../lib/exercises.ts";
-import { totalLag, waitForGroup } from "../lib/groups.ts";
-import { GroupMember } from "../lib/member.ts";
-import { produceOrders } from "../lib/producer.ts";
-import { type MemberProcess, spawnMember } from "../lib/processes.ts";
-import { applyReset, planReset } from "../lib/reset.ts";
+import { brokerPaths } from "../lib/kafka/broker.ts";
+import { ORDER_PARTITIONS } from "../lib/kafka/config.ts";
+import { exerciseById, type ExerciseContext } from "../lib/lessons/exercises.ts";
+import { totalLag, waitForGroup } from "../lib/inspect/groups.ts";
+import { GroupMember } from "../lib/kafka/member.ts";
+import { produceOrders } from "../lib/kafka/producer.ts";
+import { type MemberProcess, spawnMember } from "../lib/processes/spawn.ts";
+import { applyReset, planReset } from "../lib/inspect/reset.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 

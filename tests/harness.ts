@@ -8,11 +8,18 @@
  *
  * @module
  */
+import { readdirSync } from "node:fs";
 import type { Admin } from "kafkajs";
-import { brokerAddress, brokerPaths, findJava, javaArgs, startBroker } from "../lib/broker.ts";
-import { createKafka } from "../lib/config.ts";
-import { ensureTopic } from "../lib/topic.ts";
-import { projectPath, scriptRunner } from "../lib/runtime.ts";
+import {
+  brokerAddress,
+  brokerPaths,
+  findJava,
+  javaArgs,
+  startBroker,
+} from "../lib/kafka/broker.ts";
+import { createKafka } from "../lib/kafka/config.ts";
+import { ensureTopic } from "../lib/kafka/topic.ts";
+import { projectPath, scriptRunner } from "../lib/platform/runtime.ts";
 
 let brokers: Promise<string[]> | undefined;
 
@@ -41,6 +48,23 @@ export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T>
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The TypeScript files under the project's `dirs`, at any depth, as paths
+ * from the project's root (`lib/kafka/member.ts`), sorted.
+ *
+ * @example
+ * ```ts
+ * sourceFiles("lib", "scripts"); // ["lib/cli.ts", "lib/inspect/describe.ts", ...]
+ * ```
+ */
+export function sourceFiles(...dirs: string[]): string[] {
+  return dirs.flatMap((dir) =>
+    readdirSync(projectPath(dir), { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".ts"))
+      .map((file) => `${dir}/${file}`)
+  ).sort();
 }
 
 /** Creates a fresh 3-partition topic with a unique name and returns the name. */

@@ -4,10 +4,10 @@
  * members of its groups left over from an earlier run before it starts its
  * own. Against the real broker, with real processes.
  */
-import { Lab } from "../lib/lessons.ts";
-import { waitForGroup } from "../lib/groups.ts";
-import { killProcess, processAlive, projectPath, spawnProcess } from "../lib/runtime.ts";
-import { until } from "../lib/wait.ts";
+import { Lab } from "../lib/lessons/lessons.ts";
+import { waitForGroup } from "../lib/inspect/groups.ts";
+import { killProcess, processAlive, projectPath, spawnProcess } from "../lib/platform/runtime.ts";
+import { until } from "../lib/platform/wait.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 
@@ -18,7 +18,7 @@ import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
  */
 async function kernelWithMember(groupId: string, topic: string, name: string) {
   const brokers = await testBrokers();
-  const processes = new URL("../lib/processes.ts", import.meta.url).href;
+  const processes = new URL("../lib/processes/spawn.ts", import.meta.url).href;
   const code = `import { spawnMember } from "${processes}";
 const member = await spawnMember(${JSON.stringify({ groupId, topic, name, brokers })});
 console.log("member pid " + member.pid);

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ExecutedNotebook } from "../lib/jupyter.ts";
+import type { ExecutedNotebook } from "../lib/platform/jupyter.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { runScript, type ScriptRun, testBrokers } from "./harness.ts";
 

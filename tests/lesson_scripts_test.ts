@@ -4,7 +4,7 @@
  * and prints as text what the notebook shows, checked with the notebook's own
  * expectations (tests/lesson_checks.ts). Bun runs lesson 1 in bun_test.ts.
  */
-import { lessonNames } from "../lib/jupyter.ts";
+import { lessonNames } from "../lib/platform/jupyter.ts";
 import { lessonChecks, runLessonScript } from "./lesson_checks.ts";
 
 for (const lesson of await lessonNames()) {

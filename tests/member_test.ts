@@ -1,8 +1,8 @@
 import { Partitioners } from "kafkajs";
-import { createKafka } from "../lib/config.ts";
-import { GroupMember, type MemberEvent, waitForMembers } from "../lib/member.ts";
-import { produceOrders } from "../lib/producer.ts";
-import { snapshotGroup, waitForGroup } from "../lib/groups.ts";
+import { createKafka } from "../lib/kafka/config.ts";
+import { GroupMember, type MemberEvent, waitForMembers } from "../lib/kafka/member.ts";
+import { produceOrders } from "../lib/kafka/producer.ts";
+import { snapshotGroup, waitForGroup } from "../lib/inspect/groups.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 

@@ -9,13 +9,13 @@ import {
   jupyterLabArgs,
   lessonNames,
   lessonScriptOf,
-} from "../lib/jupyter.ts";
-import { describeMoves, ownerChanges } from "../lib/lessons.ts";
-import type { GroupSnapshot } from "../lib/groups.ts";
+} from "../lib/platform/jupyter.ts";
+import { describeMoves, ownerChanges } from "../lib/lessons/lessons.ts";
+import type { GroupSnapshot } from "../lib/inspect/groups.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { runScript, testBrokers } from "./harness.ts";
 import { lessonChecks, type LessonRun, notebookRun } from "./lesson_checks.ts";
-import { isFileSync, projectPath } from "../lib/runtime.ts";
+import { isFileSync, projectPath } from "../lib/platform/runtime.ts";
 
 const NOTEBOOKS = projectPath("notebooks/");
 const files = [...Deno.readDirSync(NOTEBOOKS)]
@@ -58,7 +58,7 @@ export function logicInCell(source: string): string | undefined {
 
 Deno.test("the logic rule accepts library calls and rejects definitions", () => {
   assertEquals(
-    logicInCell('import { Lab } from "../lib/lessons.ts";\nconst lab = await Lab.open();'),
+    logicInCell('import { Lab } from "../lib/lessons/lessons.ts";\nconst lab = await Lab.open();'),
     undefined,
   );
   assertEquals(logicInCell('await lab.runGroup("billing-group", ["if", "for"])'), undefined);

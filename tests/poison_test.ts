@@ -1,9 +1,9 @@
-import { createKafka } from "../lib/config.ts";
-import { formatMemberEvent, GroupMember, type MemberEvent } from "../lib/member.ts";
-import { until } from "../lib/wait.ts";
+import { createKafka } from "../lib/kafka/config.ts";
+import { formatMemberEvent, GroupMember, type MemberEvent } from "../lib/kafka/member.ts";
+import { until } from "../lib/platform/wait.ts";
 import type { Buffer } from "node:buffer";
-import { produceOrders, producePoison } from "../lib/producer.ts";
-import { totalLag, waitForGroup } from "../lib/groups.ts";
+import { produceOrders, producePoison } from "../lib/kafka/producer.ts";
+import { totalLag, waitForGroup } from "../lib/inspect/groups.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
 import {
   freshTopic,
@@ -13,7 +13,7 @@ import {
   uniqueName,
   withAdmin,
 } from "./harness.ts";
-import { orderEvent, poisonMessages } from "../lib/orders.ts";
+import { orderEvent, poisonMessages } from "../lib/kafka/orders.ts";
 
 Deno.test("every kind of bad message is reported once, dead-lettered with its origin, and consuming goes on", async () => {
   const brokers = await testBrokers();

@@ -6,16 +6,21 @@
  * down, one line each; and with every client's defaults, all three languages
  * in one group, and Kafka's own console consumer beside lab members.
  */
-import { until } from "../lib/wait.ts";
-import { ensureJupyter } from "../lib/jupyter.ts";
-import { lastAssignment, messagesIn, type PolyglotMember, TWINS } from "../lib/polyglot.ts";
-import { type MemberProcess, spawnMember } from "../lib/processes.ts";
-import { produceOrders } from "../lib/producer.ts";
+import { until } from "../lib/platform/wait.ts";
+import { ensureJupyter } from "../lib/platform/jupyter.ts";
+import {
+  lastAssignment,
+  messagesIn,
+  type PolyglotMember,
+  TWINS,
+} from "../lib/processes/polyglot.ts";
+import { type MemberProcess, spawnMember } from "../lib/processes/spawn.ts";
+import { produceOrders } from "../lib/kafka/producer.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
-import { type ChildHandle, projectPath, spawnProcess } from "../lib/runtime.ts";
-import { brokerPaths, findJava, javaArgs } from "../lib/broker.ts";
-import { allPartitionsOwned, type GroupSnapshot, waitForGroup } from "../lib/groups.ts";
+import { type ChildHandle, projectPath, spawnProcess } from "../lib/platform/runtime.ts";
+import { brokerPaths, findJava, javaArgs } from "../lib/kafka/broker.ts";
+import { allPartitionsOwned, type GroupSnapshot, waitForGroup } from "../lib/inspect/groups.ts";
 
 const CONSUMER = projectPath("scripts/consumer.ts");
 

@@ -1,12 +1,13 @@
 /**
  * Portability: the library and the scripts use only Node's built-ins and web
  * APIs, which Deno and Bun both provide; the runtime-specific bits live in one
- * module, lib/runtime.ts; file paths survive a space in the project's folder.
+ * module, lib/platform/runtime.ts; file paths survive a space in the project's folder.
  * (tests/bun_test.ts runs the scripts on Bun.)
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { assertEquals } from "./assert.ts";
-import { projectPath } from "../lib/runtime.ts";
+import { projectPath } from "../lib/platform/runtime.ts";
+import { sourceFiles } from "./harness.ts";
 
 const ROOT = projectPath();
 
@@ -19,28 +20,32 @@ function denoApiUses(path: string): string[] {
   });
 }
 
-Deno.test("only lib/runtime.ts uses Deno's own APIs in lib/ and scripts/", () => {
-  const files = ["lib", "scripts"].flatMap((dir) =>
-    readdirSync(`${ROOT}${dir}`).filter((f) => f.endsWith(".ts")).map((f) => `${dir}/${f}`)
-  );
-  assertEquals(files.includes("lib/runtime.ts"), true, "lib/runtime.ts is scanned too");
+Deno.test("only lib/platform/runtime.ts uses Deno's own APIs in lib/, bench/ and scripts/", () => {
+  const files = sourceFiles("lib", "bench", "scripts");
   assertEquals(
-    files.filter((f) => f !== "lib/runtime.ts").flatMap(denoApiUses),
+    files.includes("lib/platform/runtime.ts"),
+    true,
+    "lib/platform/runtime.ts is scanned too",
+  );
+  assertEquals(
+    files.filter((f) => f !== "lib/platform/runtime.ts").flatMap(denoApiUses),
     [],
-    "Deno.* outside lib/runtime.ts: move it behind lib/runtime.ts (node: built-ins)",
+    "Deno.* outside lib/platform/runtime.ts: move it behind lib/platform/runtime.ts (node: built-ins)",
   );
 });
 
 Deno.test("file paths come from projectPath(), so the lab runs from a folder with a space", () => {
   // new URL(...).pathname keeps "%20" for a space: every spawned script is then "not found".
-  const uses = ["lib", "scripts", "tests"].flatMap((dir) =>
-    readdirSync(`${ROOT}${dir}`).filter((f) => f.endsWith(".ts")).flatMap((f) =>
-      readFileSync(`${ROOT}${dir}/${f}`, "utf8").split("\n").flatMap((line, i) =>
-        /import\.meta\.url\)\.pathname/.test(line) ? [`${dir}/${f}:${i + 1}`] : []
-      )
+  const uses = sourceFiles("lib", "bench", "scripts", "tests").flatMap((file) =>
+    readFileSync(`${ROOT}${file}`, "utf8").split("\n").flatMap((line, i) =>
+      /import\.meta\.url\)\.pathname/.test(line) ? [`${file}:${i + 1}`] : []
     )
   );
-  assertEquals(uses, [], "use projectPath() from lib/runtime.ts (fileURLToPath, not URL.pathname)");
+  assertEquals(
+    uses,
+    [],
+    "use projectPath() from lib/platform/runtime.ts (fileURLToPath, not URL.pathname)",
+  );
 });
 
 Deno.test("package.json (Bun) pins the same npm packages and versions as deno.json's imports", () => {

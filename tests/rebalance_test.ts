@@ -1,7 +1,7 @@
-import { allPartitionsOwned, totalLag, waitForGroup } from "../lib/groups.ts";
-import { produceOrders } from "../lib/producer.ts";
-import { type MemberProcess, spawnMember } from "../lib/processes.ts";
-import { summarizeRun } from "../lib/summary.ts";
+import { allPartitionsOwned, totalLag, waitForGroup } from "../lib/inspect/groups.ts";
+import { produceOrders } from "../lib/kafka/producer.ts";
+import { type MemberProcess, spawnMember } from "../lib/processes/spawn.ts";
+import { summarizeRun } from "../lib/inspect/summary.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 

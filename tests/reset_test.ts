@@ -1,10 +1,10 @@
-import { snapshotGroup, totalLag, waitForGroup } from "../lib/groups.ts";
-import { GroupMember } from "../lib/member.ts";
-import { produceOrders } from "../lib/producer.ts";
-import { applyReset, parseDateTime, parseDuration, planReset } from "../lib/reset.ts";
+import { snapshotGroup, totalLag, waitForGroup } from "../lib/inspect/groups.ts";
+import { GroupMember } from "../lib/kafka/member.ts";
+import { produceOrders } from "../lib/kafka/producer.ts";
+import { applyReset, parseDateTime, parseDuration, planReset } from "../lib/inspect/reset.ts";
 import { assertEquals, assertMatch, assertRejects, assertThrows } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
-import { projectPath } from "../lib/runtime.ts";
+import { projectPath } from "../lib/platform/runtime.ts";
 
 /** A group that has read `count` orders of a fresh topic and committed, now with no members. */
 async function committedGroup(count: number) {

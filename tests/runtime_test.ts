@@ -1,5 +1,5 @@
 /**
- * lib/runtime.ts: the process and file primitives every script stands on,
+ * lib/platform/runtime.ts: the process and file primitives every script stands on,
  * with the exit codes a shell would report.
  */
 import {
@@ -12,8 +12,8 @@ import {
   runCommand,
   spawnProcess,
   writeTextFile,
-} from "../lib/runtime.ts";
-import { until } from "../lib/wait.ts";
+} from "../lib/platform/runtime.ts";
+import { until } from "../lib/platform/wait.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 
 Deno.test("spawnProcess reads stdout and stderr line by line and reports the exit code", async () => {

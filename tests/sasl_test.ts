@@ -5,11 +5,11 @@
  * a client without SASL settings told that the listener needs them, and the
  * password never printed.
  */
-import { startBroker, stopBroker } from "../lib/broker.ts";
-import { securityFromEnv } from "../lib/config.ts";
+import { startBroker, stopBroker } from "../lib/kafka/broker.ts";
+import { securityFromEnv } from "../lib/kafka/config.ts";
 import { assertEquals, assertMatch, assertThrows, assertTrue } from "./assert.ts";
 import { uniqueName } from "./harness.ts";
-import { projectPath } from "../lib/runtime.ts";
+import { projectPath } from "../lib/platform/runtime.ts";
 
 const SCRIPTS = projectPath("scripts/");
 const PASSWORD = "lab-Secret-42";

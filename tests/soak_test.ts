@@ -1,5 +1,5 @@
-import { isEmbeddedBroker } from "../lib/broker.ts";
-import { runSoak } from "../lib/soak.ts";
+import { isEmbeddedBroker } from "../lib/kafka/broker.ts";
+import { runSoak } from "../bench/soak.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
 import { testBrokers, uniqueName } from "./harness.ts";
 

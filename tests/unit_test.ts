@@ -1,13 +1,13 @@
 import { intFlag, parseFlags, stringFlag, UsageError } from "../lib/cli.ts";
-import { resolveBrokers } from "../lib/config.ts";
-import { clientIdFor, deadLetterCopies, formatMemberEvent } from "../lib/member.ts";
+import { resolveBrokers } from "../lib/kafka/config.ts";
+import { clientIdFor, deadLetterCopies, formatMemberEvent } from "../lib/kafka/member.ts";
 import { Buffer } from "node:buffer";
-import { orderEvent, parseOrder } from "../lib/orders.ts";
-import { formatProduced } from "../lib/producer.ts";
-import { AssignmentDiagram, Table } from "../lib/render.ts";
-import { summarizeRun, verdict } from "../lib/summary.ts";
-import type { MemberEvent } from "../lib/member.ts";
-import { type LagSample, lagStatus } from "../lib/lagstatus.ts";
+import { orderEvent, parseOrder } from "../lib/kafka/orders.ts";
+import { formatProduced } from "../lib/kafka/producer.ts";
+import { AssignmentDiagram, Table } from "../lib/platform/render.ts";
+import { summarizeRun, verdict } from "../lib/inspect/summary.ts";
+import type { MemberEvent } from "../lib/kafka/member.ts";
+import { type LagSample, lagStatus } from "../lib/inspect/lagstatus.ts";
 import { assertEquals, assertMatch, assertThrows, assertTrue } from "./assert.ts";
 
 Deno.test("parseFlags rejects unknown flags with a usage error", () => {

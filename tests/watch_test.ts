@@ -1,6 +1,6 @@
-import { brokerPaths } from "../lib/broker.ts";
-import type { GroupSnapshot } from "../lib/groups.ts";
-import { spawnMember } from "../lib/processes.ts";
+import { brokerPaths } from "../lib/kafka/broker.ts";
+import type { GroupSnapshot } from "../lib/inspect/groups.ts";
+import { spawnMember } from "../lib/processes/spawn.ts";
 import {
   departuresFromBrokerLog,
   GroupWatch,
@@ -8,7 +8,7 @@ import {
   rebalanceReason,
   runWatch,
   type Timeline,
-} from "../lib/watch.ts";
+} from "../lib/inspect/watch.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 

@@ -1,11 +1,11 @@
 /**
- * Member run records: every event a member reports, one JSON object per line,
+ * Members' run logs: every event a member reports, one JSON object per line,
  * appended as it happens. Tests, lessons and the demo read them back to see
  * which member processed which message, and to count duplicates.
  *
  * @module
  */
-import type { MemberEvent, MessageEvent } from "./member.ts";
+import type { MemberEvent, MessageEvent } from "../kafka/member.ts";
 import {
   appendTextFileSync,
   env,
@@ -15,10 +15,10 @@ import {
   pid,
   projectPath,
   readTextFile,
-} from "./runtime.ts";
+} from "../platform/runtime.ts";
 
 /**
- * Where members keep their run records unless told otherwise:
+ * Where members keep their run logs unless told otherwise:
  * `.lab/runs/<group>/` (or `LAB_RUNS_DIR/<group>/`).
  *
  * @example
@@ -32,21 +32,21 @@ export function runsDir(groupId: string): string {
 }
 
 /**
- * A new record file for one run of one member: `<runs dir>/<client id>-<time>-<pid>.jsonl`.
+ * A new run log for one run of one member: `<runs dir>/<client id>-<time>-<pid>.jsonl`.
  *
  * @example
  * ```ts
- * const file = await newRunRecord("billing-group", "consumer-1");
+ * const file = await newRunLog("billing-group", "consumer-1");
  * ```
  */
-export async function newRunRecord(groupId: string, clientId: string): Promise<string> {
+export async function newRunLog(groupId: string, clientId: string): Promise<string> {
   const dir = runsDir(groupId);
   await mkdirp(dir);
   return `${dir}/${clientId}-${Date.now()}-${pid}.jsonl`;
 }
 
 /**
- * Every run record of a group, oldest first: one entry per member run.
+ * Every run log of a group, oldest first: one entry per member run.
  *
  * @example
  * ```ts
@@ -68,32 +68,32 @@ export async function readGroupRuns(
   }
   const byTime = (f: string) => Number(/-(\d+)-\d+\.jsonl$/.exec(f)?.[1] ?? 0);
   files.sort((a, b) => byTime(a) - byTime(b));
-  return await Promise.all(files.map(async (file) => ({ file, events: await readRecords(file) })));
+  return await Promise.all(files.map(async (file) => ({ file, events: await readRunLog(file) })));
 }
 
 /**
- * Appends one event to a JSON-lines record file (synchronously, so a member
+ * Appends one event to a JSON-lines run log (synchronously, so a member
  * killed right after still leaves the line behind).
  *
  * @example
  * ```ts
- * appendRecord("/tmp/run.jsonl", { type: "stopped", member: "Consumer 1", groupId: "g", at: Date.now() });
+ * appendToRunLog("/tmp/run.jsonl", { type: "stopped", member: "Consumer 1", groupId: "g", at: Date.now() });
  * ```
  */
-export function appendRecord(file: string, event: MemberEvent): void {
+export function appendToRunLog(file: string, event: MemberEvent): void {
   appendTextFileSync(file, JSON.stringify(event) + "\n");
 }
 
 /**
- * Reads a record file back; a missing file reads as no events, and a torn last
+ * Reads a run log back; a missing file reads as no events, and a torn last
  * line (the member was killed mid-write) is ignored.
  *
  * @example
  * ```ts
- * const events = await readRecords("/tmp/run.jsonl");
+ * const events = await readRunLog("/tmp/run.jsonl");
  * ```
  */
-export async function readRecords(file: string): Promise<MemberEvent[]> {
+export async function readRunLog(file: string): Promise<MemberEvent[]> {
   let text: string;
   try {
     text = await readTextFile(file);
@@ -118,7 +118,7 @@ export async function readRecords(file: string): Promise<MemberEvent[]> {
  *
  * @example
  * ```ts
- * messagesOf(await readRecords("/tmp/run.jsonl")).length;
+ * messagesOf(await readRunLog("/tmp/run.jsonl")).length;
  * ```
  */
 export function messagesOf(events: MemberEvent[]): MessageEvent[] {

@@ -35,7 +35,7 @@ import {
   PartitionAssigners,
 } from "kafkajs";
 import { Buffer } from "node:buffer";
-import { UsageError } from "./cli.ts";
+import { UsageError } from "../platform/errors.ts";
 
 /** Assignors a member can use: kafkajs's own, or Kafka's standard two. */
 export const ASSIGNORS = ["kafkajs", "range", "roundrobin"] as const;

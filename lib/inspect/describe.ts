@@ -6,11 +6,11 @@
  * @module
  */
 import type { Admin } from "kafkajs";
-import { LabError } from "./cli.ts";
+import { LabError } from "../platform/errors.ts";
 import { type GroupSnapshot, snapshotGroup } from "./groups.ts";
 import { LagTracker } from "./lagstatus.ts";
-import { AssignmentDiagram, Table } from "./render.ts";
-import { partitionCount } from "./topic.ts";
+import { AssignmentDiagram, Table } from "../platform/render.ts";
+import { partitionCount } from "../kafka/topic.ts";
 
 /**
  * Kafka's `--describe` table: GROUP TOPIC PARTITION CURRENT-OFFSET

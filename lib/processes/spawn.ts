@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { newRunRecord, readRecords, runsDir } from "./records.ts";
-import { clientIdFor, type MemberEvent } from "./member.ts";
+import { newRunLog, readRunLog, runsDir } from "./runlog.ts";
+import { clientIdFor, type MemberEvent } from "../kafka/member.ts";
 import {
   type ChildHandle,
   isNotFound,
@@ -32,8 +32,8 @@ import {
   type Signal,
   spawnProcess,
   writeTextFile,
-} from "./runtime.ts";
-import { until } from "./wait.ts";
+} from "../platform/runtime.ts";
+import { until } from "../platform/wait.ts";
 
 const SCRIPTS = projectPath("scripts/");
 
@@ -43,8 +43,8 @@ export interface SpawnMemberOptions {
   name: string;
   brokers: string[];
   topic?: string;
-  /** JSON-lines record of every event (default: a new file in `.lab/runs/<group>/`). */
-  recordFile?: string;
+  /** JSON-lines run log of every event (default: a new file in `.lab/runs/<group>/`). */
+  runLog?: string;
   /** More flags for `scripts/consumer.ts`, e.g. `["--session-timeout-ms", "6000"]`. */
   extraArgs?: string[];
   /** Each line the member prints (stdout and stderr). Default: ignore. */
@@ -60,12 +60,12 @@ export interface SpawnMemberOptions {
 export interface MemberProcess {
   name: string;
   pid: number;
-  recordFile: string;
+  runLog: string;
   /** Every line printed so far. */
   lines: string[];
   /** Resolves with the exit code when the process ends. */
   exited: Promise<number>;
-  /** Events recorded so far (read from the record file). */
+  /** Events logged so far (read from the run log). */
   events(): Promise<MemberEvent[]>;
   /** Ctrl+C's equivalent: SIGTERM, the member leaves the group cleanly. */
   stop(): Promise<number>;
@@ -196,14 +196,14 @@ export async function spawnMember(
   options: SpawnMemberOptions,
   readyTimeoutMs = 30_000,
 ): Promise<MemberProcess> {
-  const recordFile = options.recordFile ??
-    await newRunRecord(options.groupId, clientIdFor(options.name));
+  const runLog = options.runLog ??
+    await newRunLog(options.groupId, clientIdFor(options.name));
   const lines: string[] = [];
   const assigned = Promise.withResolvers<void>();
   const child = spawnScript("consumer.ts", [
     ...memberFlags(options),
     "--record",
-    recordFile,
+    runLog,
   ], (line) => {
     lines.push(line);
     options.onLine?.(line);
@@ -221,10 +221,10 @@ export async function spawnMember(
   const member: MemberProcess = {
     name: options.name,
     pid: child.pid,
-    recordFile,
+    runLog,
     lines,
     exited: child.exited,
-    events: () => readRecords(recordFile),
+    events: () => readRunLog(runLog),
     stop: () => signalAndWait("SIGTERM"),
     kill: () => signalAndWait("SIGKILL"),
   };

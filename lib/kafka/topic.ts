@@ -6,7 +6,7 @@
  * @module
  */
 import type { Admin } from "kafkajs";
-import { LabError } from "./cli.ts";
+import { LabError } from "../platform/errors.ts";
 import { ORDER_PARTITIONS, ORDER_TOPIC } from "./config.ts";
 
 /** What {@linkcode ensureTopic} did. */

@@ -14,13 +14,13 @@ import {
   javaArgs,
   startBroker,
   stopBroker,
-} from "./broker.ts";
-import { LabError, requireDeno } from "./cli.ts";
-import { createKafka } from "./config.ts";
-import { allPartitionsOwned, timeRebalance, waitForGroup } from "./groups.ts";
-import { GroupMember, waitForMembers } from "./member.ts";
-import { type MemberProcess, spawnMember } from "./processes.ts";
-import { ensureTopic } from "./topic.ts";
+} from "../lib/kafka/broker.ts";
+import { LabError, requireDeno } from "../lib/cli.ts";
+import { createKafka } from "../lib/kafka/config.ts";
+import { allPartitionsOwned, timeRebalance, waitForGroup } from "../lib/inspect/groups.ts";
+import { GroupMember, waitForMembers } from "../lib/kafka/member.ts";
+import { type MemberProcess, spawnMember } from "../lib/processes/spawn.ts";
+import { ensureTopic } from "../lib/kafka/topic.ts";
 import {
   makeTempDir,
   projectPath,
@@ -29,7 +29,7 @@ import {
   scriptRunner,
   spawnProcess,
   writeTextFile,
-} from "./runtime.ts";
+} from "../lib/platform/runtime.ts";
 
 /** One measured figure. */
 export interface BenchRow {

@@ -5,14 +5,19 @@
  *
  * @module
  */
-import { startBroker } from "./broker.ts";
-import { LabError } from "./cli.ts";
-import { brokerAnswers, createKafka, ORDER_PARTITIONS, unreachableMessage } from "./config.ts";
-import { allPartitionsOwned, logEndOffsets, totalLag, waitForGroup } from "./groups.ts";
-import { type MemberProcess, runProducer, spawnMember } from "./processes.ts";
-import { AssignmentDiagram } from "./render.ts";
-import { type OffsetRange, summarizeRun, summaryTable, verdict } from "./summary.ts";
-import { ensureTopic } from "./topic.ts";
+import { startBroker } from "../kafka/broker.ts";
+import { LabError } from "../platform/errors.ts";
+import {
+  brokerAnswers,
+  createKafka,
+  ORDER_PARTITIONS,
+  unreachableMessage,
+} from "../kafka/config.ts";
+import { allPartitionsOwned, logEndOffsets, totalLag, waitForGroup } from "../inspect/groups.ts";
+import { type MemberProcess, runProducer, spawnMember } from "../processes/spawn.ts";
+import { AssignmentDiagram } from "../platform/render.ts";
+import { type OffsetRange, summarizeRun, summaryTable, verdict } from "../inspect/summary.ts";
+import { ensureTopic } from "../kafka/topic.ts";
 
 /** Options for {@linkcode runDemo}. */
 export interface DemoOptions {

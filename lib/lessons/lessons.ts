@@ -12,8 +12,8 @@
  * @module
  */
 import type { Admin } from "kafkajs";
-import { startBroker } from "./broker.ts";
-import { LabError } from "./cli.ts";
+import { startBroker } from "../kafka/broker.ts";
+import { LabError } from "../platform/errors.ts";
 import {
   brokerAnswers,
   createKafka,
@@ -21,7 +21,7 @@ import {
   ORDER_TOPIC,
   resolveBrokers,
   unreachableMessage,
-} from "./config.ts";
+} from "../kafka/config.ts";
 import {
   allPartitionsOwned,
   type GroupSnapshot,
@@ -30,32 +30,32 @@ import {
   timeRebalance,
   totalLag,
   waitForGroup,
-} from "./groups.ts";
+} from "../inspect/groups.ts";
 import {
   clientIdFor,
   GroupMember,
   LAB_TIMING,
   type MessageEvent,
   waitForMembers,
-} from "./member.ts";
-import { type MemberProcess, spawnMember, stopLeftoverMembers } from "./processes.ts";
-import { type ProducedOrder, produceOrders } from "./producer.ts";
-import { messagesOf } from "./records.ts";
-import { AssignmentDiagram, flushOutput, Report, show, Table } from "./render.ts";
+} from "../kafka/member.ts";
+import { type MemberProcess, spawnMember, stopLeftoverMembers } from "../processes/spawn.ts";
+import { type ProducedOrder, produceOrders } from "../kafka/producer.ts";
+import { messagesOf } from "../processes/runlog.ts";
+import { AssignmentDiagram, flushOutput, Report, show, Table } from "../platform/render.ts";
 import { runDemo } from "./demo.ts";
-import { until } from "./wait.ts";
+import { until } from "../platform/wait.ts";
 import {
   lastAssignment,
   messagesIn,
   spawnPythonMember,
   type TwinLanguage,
   TWINS,
-} from "./polyglot.ts";
-import { type OffsetRange, summarizeRun, summaryTable, verdict } from "./summary.ts";
-import { ensureTopic } from "./topic.ts";
-import { offsetsTable } from "./describe.ts";
-import { applyReset, planReset } from "./reset.ts";
-import { env } from "./runtime.ts";
+} from "../processes/polyglot.ts";
+import { type OffsetRange, summarizeRun, summaryTable, verdict } from "../inspect/summary.ts";
+import { ensureTopic } from "../kafka/topic.ts";
+import { offsetsTable } from "../inspect/describe.ts";
+import { applyReset, planReset } from "../inspect/reset.ts";
+import { env } from "../platform/runtime.ts";
 
 /**
  * Orders each polyglot experiment produces. Orders are keyed by their index,

@@ -13,9 +13,9 @@
  *
  * @module
  */
-import { brokerPaths, findJava } from "./broker.ts";
-import { LabError } from "./cli.ts";
-import { memberFlags } from "./processes.ts";
+import { brokerPaths, findJava } from "../kafka/broker.ts";
+import { LabError } from "../platform/errors.ts";
+import { memberFlags } from "./spawn.ts";
 import {
   type ChildHandle,
   isNotFound,
@@ -23,7 +23,7 @@ import {
   projectPath,
   runCommand,
   spawnProcess,
-} from "./runtime.ts";
+} from "../platform/runtime.ts";
 
 const ROOT = projectPath();
 /** The seed's consumer, with flags: `python/consumer.py`. */

@@ -552,7 +552,7 @@ export function isFileSync(path: string): boolean {
  * ```
  */
 export function projectPath(relative = ""): string {
-  return fileURLToPath(new URL(`../${relative}`, import.meta.url));
+  return fileURLToPath(new URL(`../../${relative}`, import.meta.url));
 }
 
 /**

@@ -6,11 +6,11 @@
  * @module
  */
 import { Partitioners, type RecordMetadata } from "kafkajs";
-import { LabError } from "./cli.ts";
+import { LabError } from "../platform/errors.ts";
 import { createKafka, ORDER_TOPIC } from "./config.ts";
 import { type OrderEvent, orderEvent, type OrderProblem, poisonMessages } from "./orders.ts";
 import { ensureTopic } from "./topic.ts";
-import { sleep } from "./wait.ts";
+import { sleep } from "../platform/wait.ts";
 
 /** One order as acknowledged by the broker. */
 export interface ProducedOrder {

@@ -3,7 +3,7 @@
  * failure. Keyed orders are produced while members of one group are killed
  * with SIGKILL and restarted at random intervals, and the broker itself is
  * restarted once; then every order produced is looked for in the members'
- * run records.
+ * run logs.
  *
  * Bounded: a fixed number of orders, a wall-clock limit, and it stops every
  * process it started. It talks only to the broker it is given (the lab's
@@ -11,17 +11,17 @@
  *
  * @module
  */
-import { isEmbeddedBroker, startBroker, stopBroker } from "./broker.ts";
-import { createKafka } from "./config.ts";
-import { totalLag, waitForGroup } from "./groups.ts";
-import { messagesOf } from "./records.ts";
-import { type MemberProcess, spawnMember } from "./processes.ts";
-import { sleep } from "./wait.ts";
+import { isEmbeddedBroker, startBroker, stopBroker } from "../lib/kafka/broker.ts";
+import { createKafka } from "../lib/kafka/config.ts";
+import { totalLag, waitForGroup } from "../lib/inspect/groups.ts";
+import { messagesOf } from "../lib/processes/runlog.ts";
+import { type MemberProcess, spawnMember } from "../lib/processes/spawn.ts";
+import { sleep } from "../lib/platform/wait.ts";
 import { Partitioners } from "kafkajs";
-import { orderEvent } from "./orders.ts";
-import { Table } from "./render.ts";
-import { ensureTopic } from "./topic.ts";
-import { GroupWatch, runWatch } from "./watch.ts";
+import { orderEvent } from "../lib/kafka/orders.ts";
+import { Table } from "../lib/platform/render.ts";
+import { ensureTopic } from "../lib/kafka/topic.ts";
+import { GroupWatch, runWatch } from "../lib/inspect/watch.ts";
 
 /** Options for {@linkcode runSoak}. */
 export interface SoakOptions {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { LabError } from "./cli.ts";
+import { LabError } from "./errors.ts";
 import {
   env,
   execPath,

@@ -7,8 +7,9 @@
  * @module
  */
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
-import { type FlagSpec, intFlag, LabError, UsageError } from "./cli.ts";
-import { env as runtimeEnv, readTextFileSync } from "./runtime.ts";
+import { LabError, UsageError } from "../platform/errors.ts";
+import { intFlag } from "../platform/input.ts";
+import { env as runtimeEnv, readTextFileSync } from "../platform/runtime.ts";
 
 /** The topic every lesson uses, as in the seed. */
 export const ORDER_TOPIC = "order-events";
@@ -129,13 +130,6 @@ export function securityFromEnv(
   }
   return security;
 }
-
-/** The `--brokers` flag every command takes. */
-export const BROKERS_FLAG: FlagSpec = {
-  type: "string",
-  help:
-    "bootstrap servers host:port,... (default KAFKA_BROKERS, else localhost:KAFKA_PORT or 9092)",
-};
 
 /** Options for {@linkcode createKafka}. */
 export interface ClientOptions {

@@ -2,17 +2,17 @@
  * Hands-on exercises, checked on the live broker. Each exercise states a goal
  * the learner reaches with the scripts in real terminals; its check looks at
  * what Kafka itself reports (the admin API, the broker's coordinator log) and
- * at the members' own run records, and says what is right, what is missing,
+ * at the members' own run logs, and says what is right, what is missing,
  * and one hint.
  *
  * @module
  */
 import type { Admin } from "kafkajs";
-import { type GroupSnapshot, snapshotGroup } from "./groups.ts";
-import { clientIdFor } from "./member.ts";
-import { messagesOf, readGroupRuns } from "./records.ts";
-import { Table } from "./render.ts";
-import { readTextFile } from "./runtime.ts";
+import { type GroupSnapshot, snapshotGroup } from "../inspect/groups.ts";
+import { clientIdFor } from "../kafka/member.ts";
+import { messagesOf, readGroupRuns } from "../processes/runlog.ts";
+import { Table } from "../platform/render.ts";
+import { readTextFile } from "../platform/runtime.ts";
 
 /** The names an exercise checks; tests use their own, learners the defaults. */
 export interface ExerciseContext {
@@ -284,7 +284,7 @@ export const EXERCISES: Exercise[] = [
     lesson: 5,
     title: "Produce a duplicate on purpose",
     goal: "A member of billing-group crashed after processing but before committing, and " +
-      "another run processed the same message again (seen in the members' run records).",
+      "another run processed the same message again (seen in the members' run logs).",
     how: [
       'deno task consumer --group billing-group --name "Crashy" --crash-after 3',
       "deno task producer",

@@ -27,10 +27,10 @@ import { offsetsTable } from "./describe.ts";
 import type { GroupSnapshot } from "./groups.ts";
 import { snapshotGroup } from "./groups.ts";
 import { LagTracker } from "./lagstatus.ts";
-import { sleep } from "./wait.ts";
-import { Table } from "./render.ts";
-import { partitionCount } from "./topic.ts";
-import { readFileFrom } from "./runtime.ts";
+import { sleep } from "../platform/wait.ts";
+import { Table } from "../platform/render.ts";
+import { partitionCount } from "../kafka/topic.ts";
+import { readFileFrom } from "../platform/runtime.ts";
 
 /** One rebalance, as seen from outside the group. */
 export interface Rebalance {

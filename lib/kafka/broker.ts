@@ -11,7 +11,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { LabError } from "./cli.ts";
+import { LabError } from "../platform/errors.ts";
 import { kafkaPort, probeBroker, type ProbeResult, type Security } from "./config.ts";
 import {
   createFileExclusive,
@@ -31,8 +31,8 @@ import {
   stdoutIsTerminal,
   writeOutput,
   writeTextFile,
-} from "./runtime.ts";
-import { sleep } from "./wait.ts";
+} from "../platform/runtime.ts";
+import { sleep } from "../platform/wait.ts";
 
 const PROJECT_ROOT = projectPath();
 /** The lab's client listener is PLAINTEXT, whatever KAFKA_SSL / KAFKA_SASL_* set for clients. */

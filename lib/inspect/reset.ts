@@ -6,11 +6,11 @@
  * @module
  */
 import type { Admin } from "kafkajs";
-import { LabError, UsageError } from "./cli.ts";
-import { createKafka } from "./config.ts";
-import { LAB_TIMING } from "./member.ts";
-import { Table } from "./render.ts";
-import { requireTopic } from "./topic.ts";
+import { LabError, UsageError } from "../platform/errors.ts";
+import { createKafka } from "../kafka/config.ts";
+import { LAB_TIMING } from "../kafka/member.ts";
+import { Table } from "../platform/render.ts";
+import { requireTopic } from "../kafka/topic.ts";
 
 /** Where to move the offsets. */
 export type ResetTarget =

@@ -1,12 +1,12 @@
 /**
- * What happened in a run, from the members' own records: who owned which
+ * What happened in a run, from the members' own run logs: who owned which
  * partitions, who processed what, and whether every produced message was
  * consumed exactly once, at least once, or not at all.
  *
  * @module
  */
-import type { MemberEvent, MessageEvent } from "./member.ts";
-import { Table } from "./render.ts";
+import type { MemberEvent, MessageEvent } from "../kafka/member.ts";
+import { Table } from "../platform/render.ts";
 
 /** Offsets `[from, to)` of one partition: the messages a run expects. */
 export interface OffsetRange {
