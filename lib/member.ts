@@ -428,6 +428,11 @@ export class GroupMember {
     if (processed === this.#options.maxMessages) this.#requestStop();
   }
 
+  /** Redraws the member's live table now (see {@linkcode LiveTable.redraw}). */
+  redraw(): void {
+    this.#table?.redraw();
+  }
+
   /** Asks the member to leave: resolves {@linkcode stopped}. */
   requestStop(): void {
     this.#requestStop();

@@ -124,6 +124,16 @@ export class LiveTable {
     if (notebook()) this.#pending ??= setTimeout(() => this.#render(true), 50);
   }
 
+  /**
+   * Redraws the output now. Call it from a later cell that reports on the
+   * table: an update sent between two cells may be dropped by a headless run
+   * (nbconvert), one sent while a cell runs never is.
+   */
+  redraw(): void {
+    clearTimeout(this.#pending);
+    this.#render(true);
+  }
+
   #render(update: boolean) {
     this.#pending = undefined;
     const table = new Table(this.columns, this.rows, this.title);
