@@ -1,8 +1,9 @@
 /**
  * Jupyter for the lessons: a project-local Python venv (`.venv`) with the
  * packages in `jupyter/requirements*.txt`, the project's own Deno kernelspec
- * (`jupyter/kernels/deno`, found through `JUPYTER_PATH`), and headless
- * execution of a notebook for tests and CI.
+ * (`jupyter/kernels/deno`, found through `JUPYTER_PATH`), headless execution
+ * of a notebook for tests and CI, and the lesson pairs (`NN-name.ts` in
+ * Jupytext's percent format and `NN-name.ipynb`, `notebooks/jupytext.toml`).
  *
  * @module
  */
@@ -12,6 +13,7 @@ import {
   execPath,
   exists,
   isNotFound,
+  listFiles,
   makeTempDir,
   projectPath,
   readTextFile,
@@ -87,6 +89,70 @@ export async function ensureJupyter(
   onProgress(`Installing ${requirements.replace(".txt", "")} from PyPI into .venv ...`);
   await run(`${VENV}/bin/python`, ["-m", "pip", "install", "--quiet", "-r", file]);
   await writeTextFile(marker, wanted);
+}
+
+/** The lessons' folder: each lesson is a pair, `NN-name.ts` and `NN-name.ipynb`. */
+export const LESSONS_DIR = `${ROOT}notebooks`;
+const JUPYTEXT_COMMAND = `${VENV}/bin/jupytext`;
+
+async function jupytext(args: string[]): Promise<void> {
+  if (!(await exists(JUPYTEXT_COMMAND))) {
+    throw new LabError(".venv has no jupytext: run deno task kernel");
+  }
+  await run(JUPYTEXT_COMMAND, args);
+}
+
+/**
+ * The lessons in {@linkcode LESSONS_DIR}, by name without extension
+ * (`01-what-is-a-consumer-group`), whichever side of their pair exists.
+ *
+ * @example
+ * ```ts
+ * await lessonNames(); // ["01-what-is-a-consumer-group", ...]
+ * ```
+ */
+export async function lessonNames(): Promise<string[]> {
+  const files = await listFiles(LESSONS_DIR);
+  const names = files.filter((f) => /\.(ts|ipynb)$/.test(f)).map((f) => f.replace(/\.\w+$/, ""));
+  return [...new Set(names)].sort();
+}
+
+/**
+ * Syncs every lesson pair with Jupytext: the newer side of each pair wins,
+ * the `.ipynb` keeps its kernelspec and outputs, and a new `NN-name.ts` gets
+ * its `.ipynb` (on the project's Deno kernel).
+ *
+ * @example
+ * ```ts
+ * await syncLessons(); // after editing notebooks/01-what-is-a-consumer-group.ts
+ * ```
+ */
+export async function syncLessons(): Promise<void> {
+  const files = await listFiles(LESSONS_DIR);
+  const sources = (await lessonNames()).map((name) =>
+    `${LESSONS_DIR}/${files.includes(`${name}.ts`) ? `${name}.ts` : `${name}.ipynb`}`
+  );
+  await jupytext(["-q", "--sync", "--set-kernel", "deno", ...sources]);
+}
+
+/**
+ * The percent-format script Jupytext makes of a lesson's `.ipynb`: what its
+ * paired `.ts` must be, byte for byte. (It writes to a file: on stdout,
+ * Jupytext 1.19.6 ignores `jupytext.toml`.)
+ *
+ * @example
+ * ```ts
+ * await lessonScriptOf("notebooks/01-what-is-a-consumer-group.ipynb");
+ * ```
+ */
+export async function lessonScriptOf(notebook: string): Promise<string> {
+  const dir = await makeTempDir("lab-pair-");
+  try {
+    await jupytext(["-q", "--to", "ts:percent", "-o", `${dir}/lesson.ts`, notebook]);
+    return await readTextFile(`${dir}/lesson.ts`);
+  } finally {
+    await remove(dir);
+  }
 }
 
 /**

@@ -56,7 +56,7 @@ import { type OffsetRange, summarizeRun, summaryTable, verdict } from "./summary
 import { ensureTopic } from "./topic.ts";
 import { offsetsTable } from "./describe.ts";
 import { applyReset, planReset } from "./reset.ts";
-import { env } from "./runtime.ts";
+import { env, notebook } from "./runtime.ts";
 
 /**
  * Orders each polyglot experiment produces. Orders are keyed by their index,
@@ -171,7 +171,8 @@ export class Lab {
   /**
    * The extras of a member whose consumer runs in this kernel (the consumer
    * cell): its messages go to one live table in the cell that calls
-   * `member.watch`. Stops member processes of `groupId` left over first.
+   * `member.watch`, or to lines when the lesson runs as a script. Stops
+   * member processes of `groupId` left over first.
    */
   async member(kafka: Kafka, groupId: string, name: string): Promise<GroupMember> {
     await this.#clearLeftovers([groupId]);
@@ -181,7 +182,7 @@ export class Lab {
       groupId,
       name,
       topic: this.topic,
-      output: "table",
+      output: notebook() ? "table" : "lines", // run as a script (deno run, bun): the seed's lines
     });
     this.#kernelMembers.set(clientIdFor(name), name);
     return member;

@@ -1,6 +1,7 @@
 /**
  * `deno task kernel`: set up headless Jupyter (a project venv) and show the
- * project's Deno kernelspec. `deno task notebook`: also install JupyterLab,
+ * project's Deno kernelspec. `deno task lessons`: sync each lesson's pair,
+ * `notebooks/NN-name.ts` and `.ipynb`, with Jupytext from that venv. `deno task notebook`: also install JupyterLab,
  * make sure the broker is up, and open the lessons; every other flag is
  * JupyterLab's own and goes to `jupyter lab` as it is.
  *
@@ -15,6 +16,7 @@ import {
   JUPYTER_DIR,
   jupyterEnv,
   jupyterLabArgs,
+  syncLessons,
 } from "../lib/jupyter.ts";
 import { args, env, onSignal, spawnProcess } from "../lib/runtime.ts";
 
@@ -40,8 +42,14 @@ await runMain(async () => {
     );
     return;
   }
+  if (action === "lessons") {
+    parseFlags(rest, "deno task lessons", {});
+    await syncLessons();
+    console.log("Lessons synced: each notebooks/NN-name.ts and its .ipynb have the same cells.");
+    return;
+  }
   if (action !== "notebook") {
-    throw new UsageError(`unknown action '${action ?? ""}': kernel or notebook`);
+    throw new UsageError(`unknown action '${action ?? ""}': kernel, lessons or notebook`);
   }
   if (rest.includes("--help") || rest.includes("-h")) {
     console.log(NOTEBOOK_HELP);

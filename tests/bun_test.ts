@@ -1,7 +1,7 @@
 /**
  * Bun: the lab's scripts, unchanged, on Bun. A member on Bun and one on Deno
  * in one group split every message exactly once; the whole demo (broker check,
- * topic, members, producer, verdict) runs on Bun. Bun comes from npm
+ * topic, members, producer, verdict) and lesson 1's script run on Bun. Bun comes from npm
  * (`@oven/bun-linux-x64`, installed by .ci/run into .tools/bun/); without it
  * these tests are skipped, except in CI.
  */
@@ -12,6 +12,7 @@ import { produceOrders } from "../lib/producer.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { orderEvent } from "../lib/orders.ts";
 import { freshTopic, produceWithJava, runScript, testBrokers, uniqueName } from "./harness.ts";
+import { lessonChecks, runLessonScript } from "./lesson_checks.ts";
 import { projectPath } from "../lib/runtime.ts";
 
 const ROOT = projectPath();
@@ -178,5 +179,15 @@ Deno.test({
       tests.stderr,
       "error: deno task test drives Deno's own tools: run it with Deno (deno task test)",
     );
+  },
+});
+
+Deno.test({
+  name: "lesson 1 runs on Bun as a script and prints what the notebook shows",
+  ignore,
+  async fn() {
+    await bunInstall();
+    const lesson = "01-what-is-a-consumer-group";
+    lessonChecks[lesson](await runLessonScript(lesson, [bun!]));
   },
 });

@@ -1,0 +1,234 @@
+/**
+ * What each lesson must show, checked the same way whether it ran as a
+ * notebook (`jupyter nbconvert --execute` on the Deno kernel) or as a script
+ * in a terminal (`deno run -A notebooks/NN-name.ts`, `bun ...`): one table of
+ * expectations for both, read from the lesson's text output. Drawings (HTML,
+ * SVG) exist only in the notebook.
+ *
+ * @module
+ */
+import type { ExecutedNotebook } from "../lib/jupyter.ts";
+import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
+import { runScript, type ScriptRun, testBrokers } from "./harness.ts";
+
+/** What a lesson showed: its text, and in a notebook its HTML/SVG outputs. */
+export interface LessonRun {
+  /** The file that ran. */
+  path: string;
+  /** Every text output in order (a notebook's text/plain forms, a script's stdout). */
+  text: string;
+  /** HTML and SVG outputs: a notebook's only; undefined for a script. */
+  drawings?: string[];
+}
+
+/**
+ * The {@linkcode LessonRun} of an executed notebook.
+ *
+ * @example
+ * ```ts
+ * notebookRun(await executeNotebook("notebooks/01-what-is-a-consumer-group.ipynb"));
+ * ```
+ */
+export function notebookRun(nb: ExecutedNotebook): LessonRun {
+  const outputs = nb.cells.flatMap((c) => c.outputs);
+  return {
+    path: nb.path,
+    text: outputs.map((o) => o.text).join("\n"),
+    drawings: outputs.map((o) => `${o.html ?? ""}${o.svg ?? ""}`).filter((d) => d !== ""),
+  };
+}
+
+/**
+ * Runs a lesson file top to bottom in a terminal against the test broker,
+ * with `runner` (this Deno by default, `[bun]` for Bun), and checks that it
+ * ended by itself with exit code 0 and nothing on stderr.
+ *
+ * @example
+ * ```ts
+ * lessonChecks["01-what-is-a-consumer-group"](await runLessonScript("01-what-is-a-consumer-group"));
+ * ```
+ */
+export async function runLessonScript(lesson: string, runner?: string[]): Promise<LessonRun> {
+  const brokers = (await testBrokers()).join(",");
+  const run: ScriptRun = await runScript(
+    `../notebooks/${lesson}.ts`,
+    [],
+    { KAFKA_BROKERS: brokers },
+    runner,
+  );
+  assertEquals(run.code, 0, `${lesson}.ts: ${run.stdout}\n${run.stderr}`);
+  assertEquals(run.stderr, "", `${lesson}.ts printed on stderr`);
+  console.log(`${lesson}.ts: ${(run.ms / 1000).toFixed(1)} s`);
+  return { path: `notebooks/${lesson}.ts`, text: run.stdout };
+}
+
+/** The text from the line holding `marker` on (it must be there). */
+function from(run: LessonRun, marker: string): string {
+  const at = run.text.indexOf(marker);
+  assertTrue(at >= 0, `${run.path} does not show ${marker}`);
+  return run.text.slice(run.text.lastIndexOf("\n", at) + 1);
+}
+
+/**
+ * The rows of each table in `text` whose header line starts with `header`,
+ * cells split at runs of 2+ spaces; a table ends at the first line that does
+ * not have as many cells as its header.
+ */
+function tables(text: string, header: string): string[][][] {
+  const lines = text.split("\n");
+  const cells = (line: string) => line.trim().split(/\s{2,}/);
+  return lines.flatMap((line, i) => {
+    if (!line.startsWith(header)) return [];
+    const width = cells(line).length;
+    const end = lines.findIndex((l, j) => j > i && cells(l).length !== width);
+    return [lines.slice(i + 1, end < 0 ? undefined : end).map(cells)];
+  });
+}
+
+/** The first table with `header` after `marker`. */
+function tableAfter(run: LessonRun, marker: string, header: string): string[][] {
+  const [table] = tables(from(run, marker), header);
+  assertTrue(table, `${run.path} shows no ${header} table after ${marker}`);
+  return table;
+}
+
+/** Rows of the MEMBER / PARTITIONS / MESSAGES table of the report starting with `marker`. */
+function memberRows(run: LessonRun, marker: string) {
+  return tableAfter(run, marker, "MEMBER").map(([member, partitions, messages]) => ({
+    member,
+    partitions,
+    messages: Number(messages),
+  }));
+}
+
+/** Checks on what each lesson shows, by lesson name (`NN-name`, no extension). */
+export const lessonChecks: Record<string, (run: LessonRun) => void> = {
+  "01-what-is-a-consumer-group": (run) => {
+    // The producer cell's own lines, and Consumer 1 (in-kernel: a live table in a notebook,
+    // lines in a terminal) naming the partitions it owns.
+    const produced =
+      /^Produced: \{"order_id":"\d+","amount":\d+\} -> partition [0-2] @ offset \d+$/gm;
+    assertEquals(run.text.match(produced)?.length, 10, "10 produced lines");
+    const owned = run.drawings
+      ? /^Consumer 1 \(billing-group, partitions ([\d, ]+)\): \d+ messages$/m.exec(run.text)
+      : [...run.text.matchAll(/^Consumer 1 assigned: partitions? ([\d, ]+) \[/gm)].at(-1);
+    assertTrue(owned, `${run.path} does not show Consumer 1's partitions`);
+    const rows = memberRows(run, "Group billing-group: 2 members");
+    assertEquals(rows[0].partitions, owned[1], "Consumer 1's own output and the split agree");
+    assertEquals(rows.map((r) => r.member), ["Consumer 1", "Consumer 2"]);
+    assertTrue(rows.every((r) => r.partitions !== "none (idle)"), "both members own partitions");
+    assertEquals(rows.flatMap((r) => r.partitions.split(", ")).sort(), ["0", "1", "2"]);
+    assertEquals(rows.reduce((n, r) => n + r.messages, 0), 10);
+    assertMatch(
+      from(run, "Group billing-group: 2 members"),
+      /Verdict: OK: all 10 messages consumed, none duplicated/,
+    );
+    if (run.drawings) {
+      assertTrue(run.drawings.some((d) => d.includes("<svg")), "the diagram is drawn as SVG");
+    }
+  },
+  "02-independent-groups": (run) => {
+    const groups = tableAfter(run, "EVERY ORDER?", "GROUP");
+    for (const group of ["inventory-group", "billing-group", "notification-group"]) {
+      const row = groups.find(([name]) => name === group);
+      assertEquals(row?.slice(2), ["10", "yes"], `${group} got every order`);
+    }
+    const workers = memberRows(run, "Group billing-group: 3 members");
+    assertEquals(workers.map((r) => r.partitions).sort(), ["0", "1", "2"]);
+  },
+  "03-scaling-and-the-idle-member": (run) => {
+    const runs = [1, 2, 3, 4].map((k) =>
+      memberRows(run, `Group billing-group: ${k} member${k === 1 ? "" : "s"} on`)
+    );
+    assertEquals(runs[0][0].partitions, "0, 1, 2");
+    assertEquals(runs[2].map((r) => r.partitions).sort(), ["0", "1", "2"]);
+    const idle = runs[3].filter((r) => r.partitions === "none (idle)");
+    assertEquals(idle.length, 1, "exactly one idle member with 4 members");
+    assertEquals(idle[0].messages, 0, "the idle member processed nothing");
+    for (const members of runs) assertEquals(members.reduce((n, r) => n + r.messages, 0), 12);
+  },
+  "04-rebalancing-and-fault-tolerance": (run) => {
+    const lineWith = (marker: string) => from(run, marker).split("\n")[0];
+    const seconds = (line: string) => Number(/after ([\d.]+) s/.exec(line)![1]);
+    const left = lineWith("Consumer 1 left the group");
+    assertMatch(left, /Partitions? 0: Consumer 1 → Consumer [23].* moved\./);
+    assertMatch(left, /The group was Stable with every partition owned/);
+    // The diagrams name members as the cells do ("Consumer 1"), not by client id.
+    if (run.drawings) {
+      assertTrue(
+        run.drawings.some((d) => /<svg[\s\S]*Consumer 3/.test(d)),
+        "SVG names Consumer 3",
+      );
+    }
+    const clientIds = [run.text, ...run.drawings ?? []].filter((t) => /consumer-\d/.test(t));
+    assertEquals(clientIds, [], "lesson 4 shows client ids");
+    const crashed = lineWith("Consumer 2 was killed (SIGKILL)");
+    assertMatch(from(run, "Consumer 2 was killed (SIGKILL)"), /reads from 0, 1, 2/);
+    assertTrue(seconds(left) < 5, `graceful leave took ${seconds(left)} s`);
+    assertTrue(
+      seconds(crashed) >= 3 && seconds(crashed) < 6 + 6,
+      `crash took ${seconds(crashed)} s`,
+    );
+    from(run, "Stopped 3 member process(es).");
+  },
+  "05-offsets-lag-and-at-least-once": (run) => {
+    const caughtUp = run.text.indexOf("billing-group caught up");
+    assertTrue(caughtUp >= 0, "billing-group caught up");
+    const [before] = tables(run.text.slice(0, caughtUp), "GROUP");
+    const [after] = tables(run.text.slice(caughtUp), "GROUP");
+    const lagOf = (table: string[][], group: string) =>
+      table.filter(([name]) => name === group).map((row) => row[5]);
+    assertEquals(lagOf(after, "billing-group"), ["0", "0", "0"], "billing-group has caught up");
+    assertEquals(
+      lagOf(after, "inventory-group"),
+      lagOf(before, "inventory-group"),
+      "inventory unchanged",
+    );
+    const crash = from(run, "crashed (exit code 137) before committing");
+    const redelivered = Number(/Redelivered messages: (\d+)/.exec(crash)![1]);
+    assertTrue(redelivered >= 1, `redelivered ${redelivered}`);
+    assertMatch(crash, /Missing: 0\./);
+    // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG, partition 0 of each reset.
+    const [earliest, latest] = tables(crash, "GROUP").slice(-2).map((t) => t[0].slice(2, 6));
+    const [, , earliestEnd] = earliest;
+    assertEquals(earliest, ["0", "0", earliestEnd, earliestEnd], "earliest: lag = whole log");
+    const [, , latestEnd] = latest;
+    assertEquals(latest, ["0", latestEnd, latestEnd, "0"], "latest: lag 0");
+  },
+  "06-the-seed-in-python-and-typescript": (run) => {
+    assertMatch(from(run, "got message"), /^Consumer [12] got message: \{"order_id":"\d+"/m);
+    assertMatch(run.text, /Verdict: OK: all 10 messages consumed, none duplicated/);
+    // Python leads the range group, the lab member the roundrobin group (it joins first there).
+    const leaders = { range: "Python consumer", roundrobin: "TypeScript member" };
+    for (const assignor of ["range", "roundrobin"] as const) {
+      const rows = tableAfter(run, `assignor '${assignor}': 30 new orders`, "MEMBER");
+      const shown = rows.map((r) => r.join("  ")).join("\n");
+      assertEquals(
+        rows.filter((r) => r[2] === `leader (ran ${assignor})`).map(([name]) => name),
+        [leaders[assignor]],
+        shown,
+      );
+      const partitions = rows.map((r) => r[3]);
+      assertEquals(rows.length, 2, shown);
+      assertTrue(partitions.every((p) => /^\d/.test(p)), `both own partitions: ${shown}`);
+      assertEquals(partitions.join(", ").split(", ").sort(), ["0", "1", "2"], shown);
+      const messages = rows.map((r) => Number(r.at(-1)));
+      assertEquals(messages.reduce((n, m) => n + m, 0), 30, shown);
+      assertTrue(messages.every((m) => m > 0), `every member consumed orders: ${shown}`);
+    }
+    assertMatch(from(run, "INCONSISTENT_GROUP_PROTOCOL"), /RoundRobinAssigner/);
+    // Each with its client's defaults: the one assignor all three offer is range.
+    const marker = "Python, Java and TypeScript with their defaults: 30 new orders";
+    const rows = tableAfter(run, marker, "MEMBER").sort((a, b) => a[0].localeCompare(b[0]));
+    const shown = rows.map((r) => r.join("  ")).join("\n");
+    assertTrue(rows.some((r) => r[2] === "leader (ran range)"), shown);
+    // range over the member ids: java-java-consumer-..., python-python-consumer-..., typescript-member-...
+    assertEquals(rows.map((r) => [r[0], r[3]]), [
+      ["Java consumer", "0"],
+      ["Python consumer", "1"],
+      ["TypeScript member", "2"],
+    ], shown);
+    assertEquals(rows.reduce((n, r) => n + Number(r.at(-1)), 0), 30, shown);
+    assertTrue(rows.every((r) => Number(r.at(-1)) > 0), `every member consumed orders: ${shown}`);
+  },
+};
