@@ -15,7 +15,7 @@
  */
 import { stripVTControlCharacters } from "node:util";
 import { brokerAddress, brokerPaths, startBroker, stopBroker } from "../lib/kafka/broker.ts";
-import { requireDeno, runMain } from "../lib/cli.ts";
+import { requireDeno, runMain } from "../lib/cli/flags.ts";
 import {
   args,
   env,

@@ -104,8 +104,17 @@ function memberRows(run: LessonRun, marker: string) {
 /** Checks on what each lesson shows, by lesson name (`NN-name`, no extension). */
 export const lessonChecks: Record<string, (run: LessonRun) => void> = {
   "01-what-is-a-consumer-group": (run) => {
-    assertTrue(tableAfter(run, "Produced 10 orders", "KEY").length === 10, "10 produced rows");
+    // The producer cell's own lines, and Consumer 1 (in-kernel: a live table in a notebook,
+    // lines in a terminal) naming the partitions it owns.
+    const produced =
+      /^Produced: \{"order_id":"\d+","amount":\d+\} -> partition [0-2] @ offset \d+$/gm;
+    assertEquals(run.text.match(produced)?.length, 10, "10 produced lines");
+    const owned = run.drawings
+      ? /^Consumer 1 \(billing-group, partitions ([\d, ]+)\): \d+ messages$/m.exec(run.text)
+      : [...run.text.matchAll(/^Consumer 1 assigned: partitions? ([\d, ]+) \[/gm)].at(-1);
+    assertTrue(owned, `${run.path} does not show Consumer 1's partitions`);
     const rows = memberRows(run, "Group billing-group: 2 members");
+    assertEquals(rows[0].partitions, owned[1], "Consumer 1's own output and the split agree");
     assertEquals(rows.map((r) => r.member), ["Consumer 1", "Consumer 2"]);
     assertTrue(rows.every((r) => r.partitions !== "none (idle)"), "both members own partitions");
     assertEquals(rows.flatMap((r) => r.partitions.split(", ")).sort(), ["0", "1", "2"]);

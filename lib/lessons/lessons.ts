@@ -11,12 +11,13 @@
  *
  * @module
  */
-import type { Admin } from "kafkajs";
+import type { Admin, Kafka, KafkaConfig } from "kafkajs";
 import { startBroker } from "../kafka/broker.ts";
 import { LabError } from "../platform/errors.ts";
 import {
   brokerAnswers,
   createKafka,
+  kafkaConfig,
   ORDER_PARTITIONS,
   ORDER_TOPIC,
   resolveBrokers,
@@ -39,11 +40,11 @@ import {
   waitForMembers,
 } from "../kafka/member.ts";
 import { type MemberProcess, spawnMember, stopLeftoverMembers } from "../processes/spawn.ts";
-import { type ProducedOrder, produceOrders } from "../kafka/producer.ts";
+import { type ProducedOrder, produceOrders, ProducerRun } from "../kafka/producer.ts";
 import { messagesOf } from "../processes/runlog.ts";
 import { AssignmentDiagram, flushOutput, Report, show, Table } from "../platform/render.ts";
 import { runDemo } from "./demo.ts";
-import { until } from "../platform/wait.ts";
+import { sleep, until } from "../platform/wait.ts";
 import {
   lastAssignment,
   messagesIn,
@@ -55,7 +56,7 @@ import { type OffsetRange, summarizeRun, summaryTable, verdict } from "../inspec
 import { ensureTopic } from "../kafka/topic.ts";
 import { offsetsTable } from "../inspect/describe.ts";
 import { applyReset, planReset } from "../inspect/reset.ts";
-import { env } from "../platform/runtime.ts";
+import { env, notebook } from "../platform/runtime.ts";
 
 /**
  * Orders each polyglot experiment produces. Orders are keyed by their index,
@@ -100,6 +101,10 @@ export interface RunGroupOptions {
 export class Lab {
   #processes: MemberProcess[] = [];
   #orderIndex = 0;
+  /** Client id to name of the members {@linkcode member} made for consumer cells. */
+  #kernelMembers = new Map<string, string>();
+  /** Log-end offsets when the producer cell last started ({@linkcode nextOrders}). */
+  #since: number[] | undefined;
 
   private constructor(readonly brokers: string[], readonly topic: string) {}
 
@@ -153,6 +158,86 @@ export class Lab {
     });
     this.#orderIndex += count;
     await show(producedTable(sent));
+  }
+
+  /**
+   * For `new Kafka(...)` in a lesson cell: this lab's brokers (and TLS/SASL
+   * from the environment) under `name`'s client id, with the lab's quiet log.
+   */
+  client(name: string): KafkaConfig {
+    return kafkaConfig({ brokers: this.brokers, clientId: clientIdFor(name) });
+  }
+
+  /**
+   * The extras of a member whose consumer runs in this kernel (the consumer
+   * cell): its messages go to one live table in the cell that calls
+   * `member.watch`, or to lines when the lesson runs as a script. Stops
+   * member processes of `groupId` left over first.
+   */
+  async member(kafka: Kafka, groupId: string, name: string): Promise<GroupMember> {
+    await this.#clearLeftovers([groupId]);
+    const member = new GroupMember({
+      brokers: this.brokers,
+      kafka,
+      groupId,
+      name,
+      topic: this.topic,
+      output: notebook() ? "table" : "lines", // run as a script (deno run, bun): the seed's lines
+    });
+    this.#kernelMembers.set(clientIdFor(name), name);
+    return member;
+  }
+
+  /**
+   * What the producer cell loops over: the next `count` orders (ids go on
+   * across calls), no pause between them. {@linkcode split} reports on the
+   * orders produced from here on.
+   */
+  async nextOrders(
+    count = 10,
+  ): Promise<{ start: number; count: number; intervalMs: number; run: ProducerRun }> {
+    this.#since = await this.#withAdmin((admin) => logEndOffsets(admin, this.topic));
+    const start = this.#orderIndex;
+    this.#orderIndex += count;
+    return { start, count, intervalMs: 0, run: new ProducerRun({ count }) };
+  }
+
+  /**
+   * Waits until `members` (in this kernel or processes) have consumed the
+   * orders produced since {@linkcode nextOrders}, or the deadline, then shows
+   * who owned and processed what, the diagram and a verdict.
+   */
+  async split(
+    groupId: string,
+    members: (GroupMember | MemberProcess)[],
+    timeoutMs = 20_000,
+  ): Promise<void> {
+    const since = this.#since;
+    if (!since) throw new LabError("run the producer cell first: nothing was produced yet");
+    const ends = await this.#withAdmin((admin) => logEndOffsets(admin, this.topic));
+    const ranges = ends.map((to, partition) => ({ partition, from: since[partition] ?? 0, to }));
+    const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
+    const runs = async () =>
+      await Promise.all(members.map(async (m) => ({
+        name: m.name,
+        events: m instanceof GroupMember ? m.events : await m.events(),
+      })));
+    const deadline = Date.now() + timeoutMs;
+    let summary = summarizeRun(await runs(), ranges);
+    while (summary.consumed < expected && Date.now() < deadline) {
+      await sleep(200);
+      summary = summarizeRun(await runs(), ranges);
+    }
+    for (const m of members) if (m instanceof GroupMember) m.redraw();
+    await show(
+      new Report([
+        `Group ${groupId}: ${members.length} member${members.length === 1 ? "" : "s"} on ` +
+        `${ORDER_PARTITIONS} partitions, ${expected} new orders.`,
+        summaryTable(summary),
+        this.#diagram(groupId, summary.members),
+        verdict(summary),
+      ]),
+    );
   }
 
   /**
@@ -249,6 +334,10 @@ export class Lab {
     options: { sessionTimeoutMs?: number } = {},
   ): Promise<MemberProcess[]> {
     await this.#clearLeftovers([groupId]);
+    // Members already in the group now run in this kernel (the consumer cell's).
+    const inKernel = await this.#withAdmin(async (admin) =>
+      (await snapshotGroup(admin, groupId)).members.length
+    );
     const extraArgs = [
       "--session-timeout-ms",
       String(options.sessionTimeoutMs ?? LAB_TIMING.sessionTimeoutMs),
@@ -265,7 +354,7 @@ export class Lab {
       started.push(member);
       this.#processes.push(member);
     }
-    await this.#withAdmin((admin) => this.#settle(admin, groupId, names.length));
+    await this.#withAdmin((admin) => this.#settle(admin, groupId, inKernel + names.length));
     await this.showGroup(groupId);
     return started;
   }
@@ -696,9 +785,12 @@ export class Lab {
     });
   }
 
-  /** Client id to name of the member processes this lab started: `consumer-1` → `Consumer 1`. */
+  /** Client id to name of the members this lab started: `consumer-1` → `Consumer 1`. */
   #memberNames(): Map<string, string> {
-    return new Map(this.#processes.map((m) => [clientIdFor(m.name), m.name]));
+    return new Map([
+      ...this.#kernelMembers,
+      ...this.#processes.map((m) => [clientIdFor(m.name), m.name] as const),
+    ]);
   }
 
   /** The coordinator's view as a diagram, members by the names the cells gave them. */
