@@ -101,32 +101,41 @@ function memberRows(run: LessonRun, marker: string) {
   }));
 }
 
+/**
+ * The seed's example as lessons 1 and 6 run it: the producer cell's 10 lines,
+ * Consumer 1 (in-kernel: a live table in a notebook, lines in a terminal)
+ * naming the partitions it owns, and the split of the two members agreeing.
+ */
+function seedExample(run: LessonRun): void {
+  // The producer cell's own lines, and Consumer 1 (in-kernel: a live table in a notebook,
+  // lines in a terminal) naming the partitions it owns.
+  const produced =
+    /^Produced: \{"order_id":"\d+","amount":\d+\} -> partition [0-2] @ offset \d+$/gm;
+  assertEquals(run.text.match(produced)?.length, 10, "10 produced lines");
+  const owned = run.drawings
+    ? /^Consumer 1 \(billing-group, partitions ([\d, ]+)\): \d+ messages$/m.exec(run.text)
+    : [...run.text.matchAll(/^Consumer 1 assigned: partitions? ([\d, ]+) \[/gm)].at(-1);
+  assertTrue(owned, `${run.path} does not show Consumer 1's partitions`);
+  const rows = memberRows(run, "Group billing-group: 2 members");
+  assertEquals(rows[0].partitions, owned[1], "Consumer 1's own output and the split agree");
+  assertEquals(rows.map((r) => r.member), ["Consumer 1", "Consumer 2"]);
+  assertTrue(rows.every((r) => r.partitions !== "none (idle)"), "both members own partitions");
+  assertEquals(rows.flatMap((r) => r.partitions.split(", ")).sort(), ["0", "1", "2"]);
+  assertEquals(rows.reduce((n, r) => n + r.messages, 0), 10);
+  assertMatch(
+    from(run, "Group billing-group: 2 members"),
+    /Verdict: OK: all 10 messages consumed, none duplicated/,
+  );
+  if (run.drawings) {
+    assertTrue(run.drawings.some((d) => d.includes("<svg")), "the diagram is drawn as SVG");
+    // Consumer 1's messages stay in its own table: no "got message" line in any cell.
+    assertEquals(run.text.match(/got message/g), null, "Consumer 1's lines leaked into a cell");
+  }
+}
+
 /** Checks on what each lesson shows, by lesson name (`NN-name`, no extension). */
 export const lessonChecks: Record<string, (run: LessonRun) => void> = {
-  "01-what-is-a-consumer-group": (run) => {
-    // The producer cell's own lines, and Consumer 1 (in-kernel: a live table in a notebook,
-    // lines in a terminal) naming the partitions it owns.
-    const produced =
-      /^Produced: \{"order_id":"\d+","amount":\d+\} -> partition [0-2] @ offset \d+$/gm;
-    assertEquals(run.text.match(produced)?.length, 10, "10 produced lines");
-    const owned = run.drawings
-      ? /^Consumer 1 \(billing-group, partitions ([\d, ]+)\): \d+ messages$/m.exec(run.text)
-      : [...run.text.matchAll(/^Consumer 1 assigned: partitions? ([\d, ]+) \[/gm)].at(-1);
-    assertTrue(owned, `${run.path} does not show Consumer 1's partitions`);
-    const rows = memberRows(run, "Group billing-group: 2 members");
-    assertEquals(rows[0].partitions, owned[1], "Consumer 1's own output and the split agree");
-    assertEquals(rows.map((r) => r.member), ["Consumer 1", "Consumer 2"]);
-    assertTrue(rows.every((r) => r.partitions !== "none (idle)"), "both members own partitions");
-    assertEquals(rows.flatMap((r) => r.partitions.split(", ")).sort(), ["0", "1", "2"]);
-    assertEquals(rows.reduce((n, r) => n + r.messages, 0), 10);
-    assertMatch(
-      from(run, "Group billing-group: 2 members"),
-      /Verdict: OK: all 10 messages consumed, none duplicated/,
-    );
-    if (run.drawings) {
-      assertTrue(run.drawings.some((d) => d.includes("<svg")), "the diagram is drawn as SVG");
-    }
-  },
+  "01-what-is-a-consumer-group": seedExample,
   "02-independent-groups": (run) => {
     const groups = tableAfter(run, "EVERY ORDER?", "GROUP");
     for (const group of ["inventory-group", "billing-group", "notification-group"]) {
@@ -172,21 +181,38 @@ export const lessonChecks: Record<string, (run: LessonRun) => void> = {
     from(run, "Stopped 3 member process(es).");
   },
   "05-offsets-lag-and-at-least-once": (run) => {
+    // The producer cell's lines, then Consumer 1 (autoCommit false, commitOffsets per
+    // message) catching billing-group up: its own output, and nothing processed twice.
+    const produced =
+      /^Produced: \{"order_id":"\d+","amount":\d+\} -> partition [0-2] @ offset \d+$/gm;
+    assertEquals(run.text.match(produced)?.length, 6, "6 produced lines");
+    assertMatch(
+      run.text,
+      run.drawings
+        ? /^Consumer 1 \(billing-group, partitions [\d, ]+\): \d+ messages$/m
+        : /^Consumer 1 got message: \{"order_id":"\d+"/m,
+    );
+    if (run.drawings) assertEquals(run.text.match(/got message/g), null, "lines leaked");
     const caughtUp = run.text.indexOf("billing-group caught up");
     assertTrue(caughtUp >= 0, "billing-group caught up");
+    assertMatch(from(run, "billing-group caught up"), /^[^\n]*processed twice: 0\./);
     const [before] = tables(run.text.slice(0, caughtUp), "GROUP");
     const [after] = tables(run.text.slice(caughtUp), "GROUP");
     const lagOf = (table: string[][], group: string) =>
       table.filter(([name]) => name === group).map((row) => row[5]);
+    assertEquals(lagOf(before, "billing-group").length, 3, "billing-group before catching up");
     assertEquals(lagOf(after, "billing-group"), ["0", "0", "0"], "billing-group has caught up");
     assertEquals(
       lagOf(after, "inventory-group"),
       lagOf(before, "inventory-group"),
       "inventory unchanged",
     );
-    const crash = from(run, "crashed (exit code 137) before committing");
-    const redelivered = Number(/Redelivered messages: (\d+)/.exec(crash)![1]);
-    assertTrue(redelivered >= 1, `redelivered ${redelivered}`);
+    // Consumer 2 commits each message too and crashes after its 2nd, before committing it:
+    // exactly that message is redelivered, to Consumer 1.
+    const crash = from(run, "crashed (exit code 137) after processing the last");
+    assertMatch(crash, /^Consumer 2 processed 2 order\(s\)/);
+    assertMatch(crash, /Redelivered messages: 1\n/);
+    assertMatch(crash, /^\d\s+\d+\s+Consumer 2, then Consumer 1$/m);
     assertMatch(crash, /Missing: 0\./);
     // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG, partition 0 of each reset.
     const [earliest, latest] = tables(crash, "GROUP").slice(-2).map((t) => t[0].slice(2, 6));
@@ -196,8 +222,7 @@ export const lessonChecks: Record<string, (run: LessonRun) => void> = {
     assertEquals(latest, ["0", latestEnd, latestEnd, "0"], "latest: lag 0");
   },
   "06-the-seed-in-python-and-typescript": (run) => {
-    assertMatch(from(run, "got message"), /^Consumer [12] got message: \{"order_id":"\d+"/m);
-    assertMatch(run.text, /Verdict: OK: all 10 messages consumed, none duplicated/);
+    seedExample(run);
     // Python leads the range group, the lab member the roundrobin group (it joins first there).
     const leaders = { range: "Python consumer", roundrobin: "TypeScript member" };
     for (const assignor of ["range", "roundrobin"] as const) {
