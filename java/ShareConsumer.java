@@ -53,6 +53,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.FeatureMetadata;
 import org.apache.kafka.clients.admin.FinalizedVersionRange;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -187,15 +188,17 @@ public class ShareConsumer {
       return rootCause(e).getMessage();
     }
     try {
-      FinalizedVersionRange share = admin.describeFeatures().featureMetadata()
-          .get(10, TimeUnit.SECONDS).finalizedFeatures().get("share.version");
-      if (share == null || share.maxVersionLevel() < 1) {
-        return "this broker does not serve share groups (its feature share.version is "
-            + (share == null ? "absent: Kafka 4.0+ is needed" : "0")
-            + "); turn them on with kafka-features.sh --bootstrap-server " + brokers
-            + " upgrade --feature share.version=1";
+      FeatureMetadata features = admin.describeFeatures().featureMetadata()
+          .get(10, TimeUnit.SECONDS);
+      FinalizedVersionRange share = features.finalizedFeatures().get("share.version");
+      if (share != null && share.maxVersionLevel() >= 1) return null;
+      if (!features.supportedFeatures().containsKey("share.version")) {
+        return "this broker does not serve share groups (no feature share.version): "
+            + "they need Kafka 4.0+, and are on by default from 4.2";
       }
-      return null;
+      return "share groups are turned off on this broker (its feature share.version is 0); "
+          + "turn them on with kafka-features.sh --bootstrap-server " + brokers
+          + " upgrade --feature share.version=1";
     } catch (java.util.concurrent.TimeoutException e) {
       return "cannot reach Kafka at " + brokers + " (no answer in 10 s)";
     } catch (ExecutionException e) {

@@ -11,6 +11,7 @@ import { GroupMember, waitForMembers } from "../lib/kafka/member.ts";
 import { type ProducedOrder, produceOrders } from "../lib/kafka/producer.ts";
 import {
   deliveriesIn,
+  messagesIn,
   type PolyglotMember,
   type PolyglotMemberOptions,
   type ShareRecord,
@@ -67,6 +68,22 @@ async function produceUntil(
   await watching;
   return produced;
 }
+
+Deno.test("a share member's line reads as a message with its offset, delivery count and ack", () => {
+  const line =
+    'Share 1 got message: {"order_id":"1002","amount":20} from partition 1 (offset 7, delivery 2): release';
+  assertEquals(deliveriesIn([line, "Share 1 started (share group g, explicit acknowledgement)"]), [
+    {
+      member: "Share 1",
+      partition: 1,
+      orderId: "1002",
+      offset: 7,
+      deliveryCount: 2,
+      ack: "release",
+    },
+  ]);
+  assertEquals(messagesIn([line]), [{ partition: 1, orderId: "1002" }]);
+});
 
 Deno.test("four share members on 3 partitions all get records; a classic group's 4th is idle", async () => {
   const brokers = await testBrokers();
