@@ -54,7 +54,7 @@ await runMain(async () => {
     runs.push(
       { label: "", files: all.filter((f) => !LESSON_FILES.includes(f)) },
       {
-        label: "lessons, on a broker of their own",
+        label: "lessons",
         files: all.filter((f) => LESSON_FILES.includes(f)),
         brokerOptions: lessonsBroker(brokerPaths().port + 100),
         held: [],
@@ -86,7 +86,7 @@ await runMain(async () => {
     });
     const code = await tests.exited;
     if (run.held) {
-      console.log(`\n--- ${run.label}: ${run.files.join(" ")}`);
+      console.log(`\n--- ${run.label}, on a broker of their own: ${run.files.join(" ")}`);
       for (const [text, stream] of run.held) await writeOutput(text, stream);
     }
     return { code, ...countResults(transcript, code) };
