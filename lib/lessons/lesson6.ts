@@ -189,7 +189,7 @@ async function polyglotGroup(
       }
     }
     if (!typescriptFirst) await startTypescript();
-    const { protocol } = await lab.settle(groupId, members.length);
+    const { protocol } = await lab.withAdmin((admin) => lab.settle(admin, groupId, members.length));
     const leader = members[0].name;
     const ranges = await lab.produceRanges(orders);
     const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
