@@ -86,7 +86,8 @@ export class Lab {
     return lab;
   }
 
-  async withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+  /** Runs `fn` with an admin client of this lab's brokers, connected for the call. */
+  protected async withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
     const admin = createKafka({ brokers: this.brokers, clientId: "lab-notebook" }).admin();
     await admin.connect();
     try {
@@ -286,7 +287,11 @@ export class Lab {
     }
   }
 
-  async settle(admin: Admin, groupId: string, members: number): Promise<GroupSnapshot> {
+  /**
+   * Waits until `groupId` is Stable with `members` members and every partition
+   * of the topic owned; throws a {@linkcode LabError} after 30 s.
+   */
+  protected async settle(admin: Admin, groupId: string, members: number): Promise<GroupSnapshot> {
     const { ok, snapshot } = await waitForGroup(
       admin,
       groupId,
@@ -299,7 +304,8 @@ export class Lab {
     return snapshot;
   }
 
-  async produceRanges(count: number): Promise<OffsetRange[]> {
+  /** Produces the next `count` orders; resolves to the offsets they took, by partition. */
+  protected async produceRanges(count: number): Promise<OffsetRange[]> {
     return await this.withAdmin(async (admin) => {
       const before = await logEndOffsets(admin, this.topic);
       await produceOrders({
@@ -337,7 +343,8 @@ export class Lab {
     );
   }
 
-  diagram(groupId: string, members: { name: string; partitions: number[] }[]) {
+  /** The diagram of `groupId` on the topic: which member owns which partition. */
+  protected diagram(groupId: string, members: { name: string; partitions: number[] }[]) {
     return new AssignmentDiagram({
       topic: this.topic,
       partitionCount: ORDER_PARTITIONS,
