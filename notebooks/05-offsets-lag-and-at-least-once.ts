@@ -21,11 +21,10 @@
 
 // %%
 import { Kafka, Partitioners } from "kafkajs";
-import { Lab } from "../lib/lessons/lessons.ts";
-import * as lesson from "../lib/lessons/lesson5.ts";
+import { Lesson5 } from "../lib/lessons/lesson5.ts";
 import { nextOffset as next } from "../lib/kafka/member.ts";
 import { orderEvent } from "../lib/kafka/orders.ts";
-const lab = await Lab.open();
+const lab = await Lesson5.open();
 const groupId = "billing-group", topic = lab.topic, autoCommit = false; // we commit ourselves
 const kafka = new Kafka(lab.client("Consumer 1"));
 const member = await lab.member(kafka, groupId, "Consumer 1");
@@ -57,7 +56,7 @@ await producer.disconnect();
 // #endregion
 
 // %%
-await lesson.showOffsets(lab, ["billing-group", "inventory-group"]);
+await lab.showOffsets(["billing-group", "inventory-group"]);
 
 // %% [markdown]
 // ## The commit: `autoCommit: false` and `commitOffsets`
@@ -88,7 +87,7 @@ await consumer.run({
 // Once Consumer 1 has committed everything, `billing-group`'s lag is 0; `inventory-group` still has all of its lag: one group's progress never moves another's.
 
 // %%
-await lesson.caughtUp(lab, member, ["inventory-group"]);
+await lab.caughtUp(member, ["inventory-group"]);
 
 // %% [markdown]
 // ## At-least-once: a crash before the commit
@@ -96,7 +95,7 @@ await lesson.caughtUp(lab, member, ["inventory-group"]);
 // If a member **crashes after processing messages but before committing them**, Kafka still has the old committed offset, so the member that takes over reads those messages **again**. The cell starts Consumer 2 as a process running the same code with `autoCommit` false (`scripts/consumer.ts --commit manual --crash-after 2`): it exits abruptly right after processing its second message, before committing it; the lab produces orders until it has crashed. Once Consumer 2's session has expired (6 s), the group rebalances and Consumer 1, above, takes over its partitions from the last committed offsets: look at its table, the redelivered messages are there too.
 
 // %%
-await lesson.crashBeforeCommit(lab, member, "Consumer 2", 2);
+await lab.crashBeforeCommit(member, "Consumer 2", 2);
 
 // %% [markdown]
 // Every redelivered message was processed by Consumer 2 **and then** by Consumer 1. That is **at-least-once delivery**: no message is lost, but some can be processed twice. Real services make their processing **idempotent** (e.g. skip an `order_id` already invoiced) so a redelivery does no harm.
@@ -115,13 +114,13 @@ await lab.stopAll();
 // A group's offsets can be moved, for example to **replay** everything from the start (rebuild a cache, re-run a fixed bug). Kafka allows it only while the group has no active members. Back to the earliest offsets: the lag becomes the whole log.
 
 // %%
-await lesson.resetOffsets(lab, "billing-group", "earliest");
+await lab.resetOffsets("billing-group", "earliest");
 
 // %% [markdown]
 // And forward to the latest offsets: the group skips everything it has not read yet (lag 0).
 
 // %%
-await lesson.resetOffsets(lab, "billing-group", "latest");
+await lab.resetOffsets("billing-group", "latest");
 
 // %% [markdown]
 // ## One edit to try

@@ -13,11 +13,10 @@
 
 // %%
 import { Kafka, Partitioners } from "kafkajs";
-import { Lab } from "../lib/lessons/lessons.ts";
-import * as lesson from "../lib/lessons/lesson6.ts";
+import { Lesson6 } from "../lib/lessons/lesson6.ts";
 import { nextOffset as next } from "../lib/kafka/member.ts";
 import { orderEvent } from "../lib/kafka/orders.ts";
-const lab = await Lab.open();
+const lab = await Lesson6.open();
 const groupId = "billing-group", topic = lab.topic, autoCommit = true;
 const kafka = new Kafka(lab.client("Consumer 1"));
 const member = await lab.member(kafka, groupId, "Consumer 1");
@@ -179,13 +178,13 @@ await lab.stopAll();
 // The member that joins first **leads** the group: at every rebalance it runs the assignor for all members and sends the broker the result, which the others simply take, whatever their language. Here the Python consumer joins first, so librdkafka computes the split. With `range`, each member gets a contiguous block of partitions:
 
 // %%
-await lesson.pythonAndTypeScript(lab, "python-and-ts-range", "range");
+await lab.pythonAndTypeScript("python-and-ts-range", "range");
 
 // %% [markdown]
 // With `roundrobin`, the partitions are dealt out one by one. This time the lab member joins first, so it leads: the split is computed by the lab's own `roundrobin` (`lib/kafka/assignors.ts`, inside kafkajs), and the Python consumer takes what it is given. It is the split librdkafka would have made: the same algorithm over the same sorted member ids.
 
 // %%
-await lesson.pythonAndTypeScript(lab, "python-and-ts-roundrobin", "roundrobin", { leader: "typescript" });
+await lab.pythonAndTypeScript("python-and-ts-roundrobin", "roundrobin", { leader: "typescript" });
 
 // %% [markdown]
 // ## Mismatched assignors
@@ -193,7 +192,7 @@ await lesson.pythonAndTypeScript(lab, "python-and-ts-roundrobin", "roundrobin", 
 // kafkajs's own assigner (`--assignor kafkajs`; it was the lab's default once) announces itself as `RoundRobinAssigner`, a name no Java or librdkafka client offers. When a member offering only that joins a group of default Python members, which use `range`, the broker cannot pick a protocol every member supports and answers **INCONSISTENT_GROUP_PROTOCOL**. The lab member says so in one line and exits, rather than retrying forever:
 
 // %%
-await lesson.pythonAndTypeScript(lab, "python-and-ts-mismatch", "kafkajs");
+await lab.pythonAndTypeScript("python-and-ts-mismatch", "kafkajs");
 
 // %% [markdown]
 // ## Java joins too: three languages, one group
@@ -209,4 +208,4 @@ await lesson.pythonAndTypeScript(lab, "python-and-ts-mismatch", "kafkajs");
 // Below, the Python consumer, the Java consumer and a lab member share one group, each started with its client's defaults, as the seed starts its consumers: no assignor is named anywhere. Java offers `range`, then `cooperative-sticky`; librdkafka and the lab offer `range`, then `roundrobin`; the one all three offer is `range`, so the broker picks it. The leader sorts the members by member id, which starts with the client id (`java-java-consumer-...`, `python-python-consumer-...`, `typescript-member-...`), and cuts the partitions into ranges in that order: with 3 partitions and 3 members, each language owns exactly one, and every order is consumed once, whatever language reads it.
 
 // %%
-await lesson.threeLanguages(lab, "three-languages-defaults");
+await lab.threeLanguages("three-languages-defaults");

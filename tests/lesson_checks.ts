@@ -101,23 +101,37 @@ function memberRows(run: LessonRun, marker: string) {
   }));
 }
 
+/** How many `Produced: {...} -> partition N @ offset M` lines the producer cell printed. */
+function producedLines(run: LessonRun): number {
+  const produced =
+    /^Produced: \{"order_id":"\d+","amount":\d+\} -> partition [0-2] @ offset \d+$/gm;
+  return run.text.match(produced)?.length ?? 0;
+}
+
+/**
+ * The partitions the in-kernel member `name` shows it owns last, in its own
+ * output: its live table's title in a notebook, its lines in a terminal.
+ */
+function ownPartitions(run: LessonRun, name: string, groupId: string): string {
+  const owned = run.drawings
+    ? new RegExp(`^${name} \\(${groupId}, partitions ([\\d, ]+)\\): \\d+ messages$`, "m")
+      .exec(run.text)
+    : [...run.text.matchAll(new RegExp(`^${name} assigned: partitions? ([\\d, ]+) \\[`, "gm"))]
+      .at(-1);
+  assertTrue(owned, `${run.path} does not show ${name}'s partitions`);
+  return owned[1];
+}
+
 /**
  * The seed's example as lessons 1 and 6 run it: the producer cell's 10 lines,
  * Consumer 1 (in-kernel: a live table in a notebook, lines in a terminal)
  * naming the partitions it owns, and the split of the two members agreeing.
  */
 function seedExample(run: LessonRun): void {
-  // The producer cell's own lines, and Consumer 1 (in-kernel: a live table in a notebook,
-  // lines in a terminal) naming the partitions it owns.
-  const produced =
-    /^Produced: \{"order_id":"\d+","amount":\d+\} -> partition [0-2] @ offset \d+$/gm;
-  assertEquals(run.text.match(produced)?.length, 10, "10 produced lines");
-  const owned = run.drawings
-    ? /^Consumer 1 \(billing-group, partitions ([\d, ]+)\): \d+ messages$/m.exec(run.text)
-    : [...run.text.matchAll(/^Consumer 1 assigned: partitions? ([\d, ]+) \[/gm)].at(-1);
-  assertTrue(owned, `${run.path} does not show Consumer 1's partitions`);
+  assertEquals(producedLines(run), 10, "10 produced lines");
+  const owned = ownPartitions(run, "Consumer 1", "billing-group");
   const rows = memberRows(run, "Group billing-group: 2 members");
-  assertEquals(rows[0].partitions, owned[1], "Consumer 1's own output and the split agree");
+  assertEquals(rows[0].partitions, owned, "Consumer 1's own output and the split agree");
   assertEquals(rows.map((r) => r.member), ["Consumer 1", "Consumer 2"]);
   assertTrue(rows.every((r) => r.partitions !== "none (idle)"), "both members own partitions");
   assertEquals(rows.flatMap((r) => r.partitions.split(", ")).sort(), ["0", "1", "2"]);
@@ -137,6 +151,9 @@ function seedExample(run: LessonRun): void {
 export const lessonChecks: Record<string, (run: LessonRun) => void> = {
   "01-what-is-a-consumer-group": seedExample,
   "02-independent-groups": (run) => {
+    assertEquals(producedLines(run), 10, "10 produced lines");
+    // Alone in inventory-group, the in-kernel Inventory Service owns every partition.
+    assertEquals(ownPartitions(run, "Inventory Service", "inventory-group"), "0, 1, 2");
     const groups = tableAfter(run, "EVERY ORDER?", "GROUP");
     for (const group of ["inventory-group", "billing-group", "notification-group"]) {
       const row = groups.find(([name]) => name === group);
@@ -155,12 +172,18 @@ export const lessonChecks: Record<string, (run: LessonRun) => void> = {
     assertEquals(idle.length, 1, "exactly one idle member with 4 members");
     assertEquals(idle[0].messages, 0, "the idle member processed nothing");
     for (const members of runs) assertEquals(members.reduce((n, r) => n + r.messages, 0), 12);
+    assertEquals(producedLines(run), 12, "12 produced lines");
+    // Consumer 1's own output shows the partition it kept with four members.
+    const consumer1 = runs[3].find((r) => r.member === "Consumer 1");
+    assertEquals(ownPartitions(run, "Consumer 1", "billing-group"), consumer1?.partitions);
+    from(run, "Stopped 3 member process(es).");
   },
   "04-rebalancing-and-fault-tolerance": (run) => {
     const lineWith = (marker: string) => from(run, marker).split("\n")[0];
     const seconds = (line: string) => Number(/after ([\d.]+) s/.exec(line)![1]);
-    const left = lineWith("Consumer 1 left the group");
-    assertMatch(left, /Partitions? 0: Consumer 1 → Consumer [23].* moved\./);
+    assertEquals(producedLines(run), 10, "10 produced lines");
+    const left = lineWith("Consumer 2 left the group");
+    assertMatch(left, /\b1: Consumer 2 → Consumer [13]\b.* moved\./);
     assertMatch(left, /The group was Stable with every partition owned/);
     // The diagrams name members as the cells do ("Consumer 1"), not by client id.
     if (run.drawings) {
@@ -171,14 +194,16 @@ export const lessonChecks: Record<string, (run: LessonRun) => void> = {
     }
     const clientIds = [run.text, ...run.drawings ?? []].filter((t) => /consumer-\d/.test(t));
     assertEquals(clientIds, [], "lesson 4 shows client ids");
-    const crashed = lineWith("Consumer 2 was killed (SIGKILL)");
-    assertMatch(from(run, "Consumer 2 was killed (SIGKILL)"), /reads from 0, 1, 2/);
+    const crashed = lineWith("Consumer 3 was killed (SIGKILL)");
+    assertMatch(from(run, "Consumer 3 was killed (SIGKILL)"), /reads from 0, 1, 2/);
+    // The member in the notebook, the one left, says so itself.
+    assertEquals(ownPartitions(run, "Consumer 1", "billing-group"), "0, 1, 2");
     assertTrue(seconds(left) < 5, `graceful leave took ${seconds(left)} s`);
     assertTrue(
       seconds(crashed) >= 3 && seconds(crashed) < 6 + 6,
       `crash took ${seconds(crashed)} s`,
     );
-    from(run, "Stopped 3 member process(es).");
+    from(run, "Stopped 2 member process(es).");
   },
   "05-offsets-lag-and-at-least-once": (run) => {
     // The producer cell's lines, then Consumer 1 (autoCommit false, commitOffsets per

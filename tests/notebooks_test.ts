@@ -11,7 +11,7 @@ import {
   lessonNames,
   lessonScriptOf,
 } from "../lib/platform/jupyter.ts";
-import { describeMoves, ownerChanges } from "../lib/lessons/lessons.ts";
+import { describeMoves, ownerChanges } from "../lib/lessons/lesson4.ts";
 import type { GroupSnapshot } from "../lib/inspect/groups.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { runScript, testBrokers } from "./harness.ts";
@@ -225,35 +225,76 @@ async function runLesson(file: string): Promise<ExecutedNotebook> {
 
 /**
  * What only a notebook can show wrong: which cell an output landed in. The
- * producer cell prints its own `orders` lines; the in-kernel consumer's
- * messages are one live table in the consumer cell, and nothing of it leaks
- * into later cells.
+ * producer cell prints its own `produced` lines; the in-kernel consumer's
+ * messages are one live table in the consumer cell, titled with `member`'s
+ * name and group, and nothing of it leaks into later cells; the disconnect
+ * cell says how many member processes it stopped.
  */
-function codeCellsKeepTheirOutput(orders: number): (nb: ExecutedNotebook) => void {
-  return (nb) => {
-    const cellWith = (marker: string) => nb.cells.find((c) => c.source.includes(marker))!;
-    const produced = cellWith("// #region producer").outputs.map((o) => o.text).join("");
-    assertEquals(produced.match(/^Produced: /gm)?.length, orders, produced);
-    const consumer = cellWith("// #region consumer").outputs;
-    assertEquals(consumer.length, 1, "the consumer cell has one output, its table");
-    assertMatch(
-      consumer[0].text,
-      /^Consumer 1 \(billing-group, partitions [\d, ]+\): \d+ messages$/m,
-    );
-    assertMatch(consumer[0].html ?? "", /<table>/);
-    const elsewhere = nb.cells.filter((c) => !c.source.includes("// #region consumer"))
-      .flatMap((c) => c.outputs.map((o) => o.text));
-    assertEquals(elsewhere.filter((t) => /got message|PARTITION\s+OFFSET\s+KEY/.test(t)), []);
-    assertEquals(cellWith("consumer.disconnect()").outputs.map((o) => o.text), [
-      "Stopped 1 member process(es).",
-    ]);
-  };
+function outputsStayInTheirCells(
+  nb: ExecutedNotebook,
+  { member, groupId, produced, stopped }: {
+    member: string;
+    groupId: string;
+    produced: number;
+    stopped: number;
+  },
+): void {
+  const cellWith = (marker: string) => nb.cells.find((c) => c.source.includes(marker))!;
+  const lines = cellWith("// #region producer").outputs.map((o) => o.text).join("");
+  assertEquals(lines.match(/^Produced: /gm)?.length, produced, lines);
+  const consumer = cellWith("// #region consumer").outputs;
+  assertEquals(consumer.length, 1, "the consumer cell has one output, its table");
+  assertMatch(
+    consumer[0].text,
+    new RegExp(`^${member} \\(${groupId}, partitions [\\d, ]+\\): \\d+ messages$`, "m"),
+  );
+  assertMatch(consumer[0].html ?? "", /<table>/);
+  const elsewhere = nb.cells.filter((c) => !c.source.includes("// #region consumer"))
+    .flatMap((c) => c.outputs.map((o) => o.text));
+  assertEquals(elsewhere.filter((t) => /got message|PARTITION\s+OFFSET\s+KEY/.test(t)), []);
+  assertEquals(cellWith("consumer.disconnect()").outputs.map((o) => o.text), [
+    `Stopped ${stopped} member process(es).`,
+  ]);
 }
 
-const cellChecks: Record<string, (nb: ExecutedNotebook) => void> = {
-  "01-what-is-a-consumer-group.ipynb": codeCellsKeepTheirOutput(10),
-  "05-offsets-lag-and-at-least-once.ipynb": codeCellsKeepTheirOutput(6),
-  "06-the-seed-in-python-and-typescript.ipynb": codeCellsKeepTheirOutput(10),
+/** Which member each lesson runs in its consumer cell, and what its cells print. */
+const cellChecks: Record<string, Parameters<typeof outputsStayInTheirCells>[1]> = {
+  "01-what-is-a-consumer-group.ipynb": {
+    member: "Consumer 1",
+    groupId: "billing-group",
+    produced: 10,
+    stopped: 1,
+  },
+  "02-independent-groups.ipynb": {
+    member: "Inventory Service",
+    groupId: "inventory-group",
+    produced: 10,
+    stopped: 2,
+  },
+  "03-scaling-and-the-idle-member.ipynb": {
+    member: "Consumer 1",
+    groupId: "billing-group",
+    produced: 12,
+    stopped: 3,
+  },
+  "04-rebalancing-and-fault-tolerance.ipynb": {
+    member: "Consumer 1",
+    groupId: "billing-group",
+    produced: 10,
+    stopped: 2,
+  },
+  "05-offsets-lag-and-at-least-once.ipynb": {
+    member: "Consumer 1",
+    groupId: "billing-group",
+    produced: 6,
+    stopped: 1,
+  },
+  "06-the-seed-in-python-and-typescript.ipynb": {
+    member: "Consumer 1",
+    groupId: "billing-group",
+    produced: 10,
+    stopped: 1,
+  },
 };
 
 for (const file of files) {
@@ -264,7 +305,7 @@ for (const file of files) {
       `no output checks for ${file}: add them to lessonChecks (tests/lesson_checks.ts)`,
     );
     const nb = await runLesson(file);
-    cellChecks[file]?.(nb);
+    if (cellChecks[file]) outputsStayInTheirCells(nb, cellChecks[file]);
     check(notebookRun(nb));
   });
 }
