@@ -15,7 +15,7 @@ import {
   startBroker,
   stopBroker,
 } from "../lib/kafka/broker.ts";
-import { LabError, requireDeno } from "../lib/cli.ts";
+import { LabError, requireDeno } from "../lib/cli/flags.ts";
 import { createKafka } from "../lib/kafka/config.ts";
 import { allPartitionsOwned, timeRebalance, waitForGroup } from "../lib/inspect/groups.ts";
 import { GroupMember, waitForMembers } from "../lib/kafka/member.ts";

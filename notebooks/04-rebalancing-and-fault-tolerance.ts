@@ -5,46 +5,111 @@
 //
 // How fast depends on *how* the member goes:
 // - **Leaving cleanly** (Ctrl+C, SIGTERM): the member sends a *LeaveGroup* request, the coordinator rebalances at once.
-// - **Dying** (crash, `kill -9`, a lost machine): nobody tells the coordinator. It notices only when the member's heartbeats stop for longer than the **session timeout**. The lab's members use 10 s (kafkajs's default is 30 s); here we start them with 6 s to keep the lesson short.
+// - **Dying** (crash, `kill -9`, a lost machine): nobody tells the coordinator. It notices only when the member's heartbeats stop for longer than the **session timeout**. The lab's members use 10 s (kafkajs's default is 30 s); here we start the member processes with 6 s to keep the lesson short.
+
+// %% [markdown]
+// Run the cells from top to bottom (Shift+Enter). The first cell connects to Kafka at `KAFKA_BROKERS` (default `localhost:9092`) and, if nothing answers there, starts the lab's own broker (the first time that downloads Kafka's jars, once). Every cell ends by itself: the consumer cell returns once its member has joined the group and keeps consuming in the background, showing its messages in its own table, until the disconnect cell; no cell runs forever.
+
+// %%
+import { Kafka, Partitioners } from "kafkajs";
+import { Lesson4 } from "../lib/lessons/lesson4.ts";
+import { nextOffset as next } from "../lib/kafka/member.ts";
+import { orderEvent } from "../lib/kafka/orders.ts";
+const lab = await Lesson4.open();
+const groupId = "billing-group", topic = lab.topic, autoCommit = true;
+const kafka = new Kafka(lab.client("Consumer 1"));
+const member = await lab.member(kafka, groupId, "Consumer 1");
+
+// %% [markdown]
+// ## Consumer 1, in this notebook
 //
-// This time the members are **separate processes**, started with the same script as `deno task consumer1`, exactly as you would run them in terminals.
-
-// %% [markdown]
-// Run the cells from top to bottom (Shift+Enter). The first cell connects to Kafka at `KAFKA_BROKERS` (default `localhost:9092`) and, if nothing answers there, starts the lab's own broker (the first time that downloads Kafka's jars, once). Every experiment below starts its consumers, waits for its messages or a deadline, and stops them again: no cell runs forever.
+// Lesson 1's consumer cell (the same code as `scripts/consumer.ts`). It is the member that stays: watch the partitions in its table's title grow as the others go.
 
 // %%
-import { Lab } from "../lib/lessons/lessons.ts";
-const lab = await Lab.open();
+// #region consumer
+const consumer = member.watch(kafka.consumer({ groupId, ...member.consumerConfig }));
+await consumer.connect();
+await consumer.subscribe({ topic, fromBeginning: true });
+await consumer.run({
+  autoCommit,
+  eachMessage: async ({ partition, message }) => {
+    const order = await member.read(partition, message); // a bad message: dead-lettered
+    if (order) {
+      await member.work(); // --process-ms: a slow handler
+      member.got(partition, message, order); // "Consumer 1 got message: ... from partition 0"
+    }
+    if (!autoCommit) {
+      await consumer.commitOffsets([{ topic, partition, offset: next(message.offset) }]);
+    }
+  },
+});
+// #endregion
 
 // %% [markdown]
-// ## Three members, one partition each
-
-// %%
-const members = await lab.startMembers("billing-group", ["Consumer 1", "Consumer 2", "Consumer 3"], { sessionTimeoutMs: 6000 });
-
-// %% [markdown]
-// ## Consumer 1 leaves cleanly
+// ## Two more members, as processes: one partition each
 //
-// We send it SIGTERM (what Ctrl+C does). It leaves the group, and its partition moves to one of the others within about a second. The line above the diagram lists every partition that changed owner: at a rebalance the group's assignor deals all partitions out again, so partitions that were not Consumer 1's can move too.
+// Consumer 2 and Consumer 3 run `scripts/consumer.ts`, as `deno task consumer2` and `consumer3` do, with a 6 s session timeout.
 
 // %%
-await lab.leave(members[0])
+const [second, third] = await lab.startMembers(groupId, ["Consumer 2", "Consumer 3"], { sessionTimeoutMs: 6000 });
 
 // %% [markdown]
-// ## Consumer 2 crashes
+// ## Produce some orders
 //
-// Now SIGKILL: the process dies without a word. The group keeps waiting for its heartbeats until the session timeout (6 s here) has passed, then rebalances and Consumer 3 owns all three partitions.
+// Lesson 1's producer: the three members share the orders, one partition each.
 
 // %%
-await lab.crash(members[1])
+const { start, count, intervalMs, run } = await lab.nextOrders(10);
+// #region producer
+const producer = kafka.producer({
+  createPartitioner: Partitioners.DefaultPartitioner, // murmur2 of the key, as Java's and Python's
+  retry: { retries: 0 }, // run.retrying retries, and says so
+});
+await producer.connect();
+for (let i = start; i < start + count && !run.stopped; i++) {
+  const value = JSON.stringify(orderEvent(i)); // {"order_id":"1000","amount":0}, ...
+  const sent = await run.retrying(() =>
+    producer.send({ topic, acks: -1, messages: [{ key: String(i), value }] })
+  ); // rides out a broker restart
+  if (sent) {
+    console.log(`Produced: ${value} -> partition ${sent.partition} @ offset ${sent.baseOffset}`);
+  }
+  await run.pause(intervalMs);
+}
+await producer.disconnect();
+// #endregion
+
+// %% [markdown]
+// ## Consumer 2 leaves cleanly
+//
+// We send it SIGTERM (what Ctrl+C does). It leaves the group, and its partition moves to one of the others within about a second. The line above the diagram lists every partition that changed owner: at a rebalance the group's assignor deals all partitions out again, so partitions that were not Consumer 2's can move too.
+
+// %%
+await lab.leave(second);
+
+// %% [markdown]
+// ## Consumer 3 crashes
+//
+// Now SIGKILL: the process dies without a word. The group keeps waiting for its heartbeats until the session timeout (6 s here) has passed, then rebalances, and Consumer 1 owns all three partitions.
+
+// %%
+await lab.crash(third);
 
 // %% [markdown]
 // Compare the two times: a clean leave is fast, a crash costs about a session timeout. That is the trade-off behind `session.timeout.ms`: lower notices dead members sooner, but risks evicting members that are only slow (a long GC pause, a slow network).
 //
 // During the rebalance the group's partitions are briefly not consumed: messages wait in the topic (they are not lost), and the new owner goes on from the group's **committed offset** (lesson 5).
+//
+// ## Disconnect
 
 // %%
-await lab.stopAll()
+await consumer.disconnect();
+await lab.stopAll();
+
+// %% [markdown]
+// ## One edit to try
+//
+// Make Consumer 1's handler slow: in the consumer cell, replace `await member.work();` with `await new Promise((r) => setTimeout(r, 3000)); // 3 s per order`, and run the cells again from the setup cell. Consumer 1 is now still busy with its orders when Consumer 2 leaves, and kafkajs only notices a rebalance between two messages: the coordinator waits for every member to rejoin, so the clean leave now takes seconds instead of about half a second, and Consumer 1's table fills in slowly. A slow handler slows every rebalance of its group. (A handler slower than the session timeout would even get its member evicted as dead.) Put `await member.work();` back to get the fast leave again.
 
 // %% [markdown]
 // ## Try it yourself

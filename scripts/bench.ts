@@ -7,7 +7,7 @@
  */
 import { loadavg } from "node:os";
 import { startBroker } from "../lib/kafka/broker.ts";
-import { BROKERS_FLAG, parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { BROKERS_FLAG, parseFlags, runMain, UsageError } from "../lib/cli/flags.ts";
 import { brokerAnswers, resolveBrokers } from "../lib/kafka/config.ts";
 import {
   benchColdStart,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { intFlag, parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { intFlag, parseFlags, runMain, UsageError } from "../lib/cli/flags.ts";
 import {
   brokerLogTail,
   type BrokerOptions,

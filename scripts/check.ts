@@ -6,7 +6,7 @@
  * @module
  */
 import { brokerPaths } from "../lib/kafka/broker.ts";
-import { BROKERS_FLAG, parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import { BROKERS_FLAG, parseFlags, runMain, UsageError } from "../lib/cli/flags.ts";
 import {
   createKafka,
   ORDER_PARTITIONS,

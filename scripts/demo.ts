@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { BROKERS_FLAG, groupFlag, intFlag, parseFlags, runMain, topicFlag } from "../lib/cli.ts";
+import {
+  BROKERS_FLAG,
+  groupFlag,
+  intFlag,
+  parseFlags,
+  runMain,
+  topicFlag,
+} from "../lib/cli/flags.ts";
 import { ORDER_TOPIC, resolveBrokers } from "../lib/kafka/config.ts";
 import { runDemo } from "../lib/lessons/demo.ts";
 import { args, env } from "../lib/platform/runtime.ts";

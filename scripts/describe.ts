@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { BROKERS_FLAG, groupFlag, intFlag, parseFlags, runMain, UsageError } from "../lib/cli.ts";
+import {
+  BROKERS_FLAG,
+  groupFlag,
+  intFlag,
+  parseFlags,
+  runMain,
+  UsageError,
+} from "../lib/cli/flags.ts";
 import { createKafka, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
 import {
   coordinatorOf,

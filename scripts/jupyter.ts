@@ -8,7 +8,7 @@
  * @module
  */
 import { startBroker } from "../lib/kafka/broker.ts";
-import { parseFlags, requireDeno, runMain, UsageError } from "../lib/cli.ts";
+import { parseFlags, requireDeno, runMain, UsageError } from "../lib/cli/flags.ts";
 import { brokerAnswers, resolveBrokers } from "../lib/kafka/config.ts";
 import {
   ensureJupyter,

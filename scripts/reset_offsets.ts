@@ -13,7 +13,7 @@ import {
   runMain,
   topicFlag,
   UsageError,
-} from "../lib/cli.ts";
+} from "../lib/cli/flags.ts";
 import { createKafka, ORDER_TOPIC, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
 import { snapshotGroup } from "../lib/inspect/groups.ts";
 import {

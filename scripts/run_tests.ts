@@ -1,43 +1,123 @@
 /**
- * `deno task test`: the whole suite against a real broker. Starts the lab's
- * embedded broker once if nothing answers (and stops it afterwards), runs
- * `deno test`, and ends with the line `N passed, N failed`.
+ * `deno task test`: the whole suite against a real broker, ending with the
+ * line `N passed, N failed`.
  *
- * Extra arguments go to `deno test` (e.g. `deno task test --filter idle`).
+ * The lessons run under the lab's real names (`order-events`,
+ * `billing-group`, ...), so the test files that run them would disturb each
+ * other and any test sharing their broker. With no `KAFKA_BROKERS` and no
+ * arguments, the suite therefore runs as two `deno test` processes at once,
+ * each against an embedded broker of its own: the lesson files (and the
+ * share-group tests, which mostly wait on the broker's timers) in one, every
+ * other file in the other. Brokers this command started are stopped at the end.
+ * With `KAFKA_BROKERS` (one cluster) or extra arguments (e.g.
+ * `deno task test --filter idle`, or a file), it is one `deno test` run.
  *
  * @module
  */
-import { brokerAddress, brokerPaths, startBroker, stopBroker } from "../lib/kafka/broker.ts";
 import { stripVTControlCharacters } from "node:util";
-import { requireDeno, runMain } from "../lib/cli.ts";
-import { args, env, spawnProcess, writeOutput } from "../lib/platform/runtime.ts";
+import { brokerAddress, brokerPaths, startBroker, stopBroker } from "../lib/kafka/broker.ts";
+import { requireDeno, runMain } from "../lib/cli/flags.ts";
+import {
+  args,
+  env,
+  listFiles,
+  projectPath,
+  spawnProcess,
+  writeOutput,
+} from "../lib/platform/runtime.ts";
+
+/** Test files that run lessons, the demo or lesson 1 in a browser under the lab's real names. */
+const LESSON_FILES = [
+  "tests/notebooks_test.ts",
+  "tests/lesson_scripts_test.ts",
+  "tests/browser_test.ts",
+  "tests/bun_test.ts",
+];
+
+/**
+ * Files that spend their time waiting on the broker's timers (share-group
+ * record locks, heartbeats): they run beside the lessons, on the lessons'
+ * broker, so that the two runs take about as long.
+ */
+const BESIDE_THE_LESSONS = ["tests/share_test.ts"];
+
+/** One `deno test` run: its files (empty = all), its broker, and its output while held back. */
+interface Run {
+  label: string;
+  files: string[];
+  brokerOptions?: { port: number; dataDir: string };
+  held?: [string, "stdout" | "stderr"][];
+}
 
 await runMain(async () => {
   const deno = requireDeno("deno task test");
-  const useOwnBroker = env("KAFKA_BROKERS") === undefined;
-  let startedHere = false;
-  if (useOwnBroker) {
-    const result = await startBroker({ onProgress: (line) => console.log(`[broker] ${line}`) });
-    startedHere = result.started;
+  const extra = args();
+  const shared = env("KAFKA_BROKERS") !== undefined;
+  const runs: Run[] = [];
+  if (shared || extra.length > 0) {
+    runs.push({ label: "", files: [] });
+  } else {
+    const all = (await listFiles(projectPath("tests")))
+      .filter((f) => f.endsWith("_test.ts")).sort().map((f) => `tests/${f}`);
+    const second = [...LESSON_FILES, ...BESIDE_THE_LESSONS];
+    runs.push(
+      { label: "", files: all.filter((f) => !second.includes(f)) },
+      {
+        label: "lessons and share groups",
+        files: all.filter((f) => second.includes(f)),
+        brokerOptions: lessonsBroker(brokerPaths().port + 100),
+        held: [],
+      },
+    );
   }
-  const testEnv: Record<string, string> = useOwnBroker
-    ? { KAFKA_BROKERS: brokerAddress(brokerPaths()) }
-    : {};
-  let transcript = "";
-  const tests = spawnProcess(deno, ["test", "-A", ...args()], {
-    env: testEnv,
-    onOutput: (text, stream) => {
-      writeOutput(text, stream);
-      if (stream === "stdout") transcript += text;
-    },
-  });
-  const code = await tests.exited;
-  if (startedHere) await stopBroker();
-  // deno test's own summary: "ok | 12 passed (3 steps) | 0 failed (5s)"
+  const started: Parameters<typeof stopBroker>[0][] = [];
+  const results = await Promise.all(runs.map(async (run) => {
+    let testEnv: Record<string, string> = {};
+    if (!shared) {
+      const options = run.brokerOptions ?? {};
+      const result = await startBroker({
+        ...options,
+        onProgress: (line) =>
+          console.log(`[broker${run.label ? ` for ${run.label}` : ""}] ${line}`),
+      });
+      if (result.started) started.push(options);
+      testEnv = { KAFKA_BROKERS: brokerAddress(brokerPaths(options)) };
+    }
+    let transcript = "";
+    const tests = spawnProcess(deno, ["test", "-A", ...run.files, ...extra], {
+      env: testEnv,
+      onOutput: (text, stream) => {
+        // The second run's output is shown whole when it ends, not interleaved.
+        if (run.held) run.held.push([text, stream]);
+        else writeOutput(text, stream);
+        if (stream === "stdout") transcript += text;
+      },
+    });
+    const code = await tests.exited;
+    if (run.held) {
+      console.log(`\n--- ${run.label}, on a broker of their own: ${run.files.join(" ")}`);
+      for (const [text, stream] of run.held) await writeOutput(text, stream);
+    }
+    return { code, ...countResults(transcript, code) };
+  }));
+  for (const options of started) await stopBroker(options);
+  const passed = results.reduce((sum, r) => sum + r.passed, 0);
+  const failed = results.reduce((sum, r) => sum + r.failed, 0);
+  console.log(`${passed} passed, ${failed} failed`);
+  return results.find((r) => r.code !== 0)?.code ?? 0;
+});
+
+/** The lessons' own embedded broker: another port, another state folder. */
+function lessonsBroker(port: number) {
+  return { port, dataDir: `${brokerPaths().stateDir}-lessons` };
+}
+
+/** deno test's own summary: "ok | 12 passed (3 steps) | 0 failed (5s)". */
+function countResults(transcript: string, code: number) {
   const plain = stripVTControlCharacters(transcript);
   const summary = /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(plain);
-  const passed = Number(summary?.[1] ?? 0);
-  const failed = Number(summary?.[2] ?? (code === 0 ? 0 : 1));
-  console.log(`${passed} passed, ${failed} failed`);
-  return code;
-});
+  return {
+    passed: Number(summary?.[1] ?? 0),
+    failed: Number(summary?.[2] ?? (code === 0 ? 0 : 1)),
+  };
+}

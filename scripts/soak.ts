@@ -8,7 +8,7 @@
  * @module
  */
 import { startBroker } from "../lib/kafka/broker.ts";
-import { BROKERS_FLAG, intFlag, parseFlags, runMain } from "../lib/cli.ts";
+import { BROKERS_FLAG, intFlag, parseFlags, runMain } from "../lib/cli/flags.ts";
 import { brokerAnswers, resolveBrokers } from "../lib/kafka/config.ts";
 import { runSoak, soakTable } from "../bench/soak.ts";
 import { args } from "../lib/platform/runtime.ts";

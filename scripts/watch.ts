@@ -6,7 +6,7 @@
  * @module
  */
 import { brokerPaths } from "../lib/kafka/broker.ts";
-import { BROKERS_FLAG, groupFlag, intFlag, parseFlags, runMain } from "../lib/cli.ts";
+import { BROKERS_FLAG, groupFlag, intFlag, parseFlags, runMain } from "../lib/cli/flags.ts";
 import { createKafka, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
 import { GroupWatch, runWatch } from "../lib/inspect/watch.ts";
 import { args, onSignal, stdoutIsTerminal } from "../lib/platform/runtime.ts";

@@ -16,7 +16,7 @@ import {
   roundRobinAssign,
   type Subscription,
 } from "../lib/kafka/assignors.ts";
-import { UsageError } from "../lib/cli.ts";
+import { UsageError } from "../lib/cli/flags.ts";
 import { createKafka } from "../lib/kafka/config.ts";
 import { assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName } from "./harness.ts";

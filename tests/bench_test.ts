@@ -6,7 +6,7 @@ import {
   steadyRate,
   throughputPlan,
 } from "../bench/bench.ts";
-import { LabError } from "../lib/cli.ts";
+import { LabError } from "../lib/cli/flags.ts";
 import { assertEquals, assertMatch, assertThrows, assertTrue } from "./assert.ts";
 
 Deno.test("spread: the median (middle two averaged) and the range of the trials", () => {

@@ -56,7 +56,7 @@ export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T>
  *
  * @example
  * ```ts
- * sourceFiles("lib", "scripts"); // ["lib/cli.ts", "lib/inspect/describe.ts", ...]
+ * sourceFiles("lib", "scripts"); // ["lib/cli/flags.ts", "lib/cli/settings.ts", ...]
  * ```
  */
 export function sourceFiles(...dirs: string[]): string[] {

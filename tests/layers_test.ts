@@ -7,7 +7,7 @@
  * - lib/inspect/ and lib/processes/: seeing groups, running lab processes
  *   (side by side: neither imports the other);
  * - lib/lessons/: lessons, exercises, the demo;
- * - lib/cli.ts: flags and exit codes, for scripts/ and bench/ only.
+ * - lib/cli/: flags, exit codes and the scripts' settings, for scripts/ and bench/ only.
  *
  * Nothing in lib/ imports scripts/, bench/ or tests/.
  */
@@ -24,10 +24,10 @@ const LAYERS: Record<string, number> = {
   "lib/inspect": 2,
   "lib/processes": 2,
   "lib/lessons": 3,
-  "lib/cli.ts": 4,
+  "lib/cli": 4,
 };
 
-/** The layer a lib/ path belongs to (`lib/kafka`, `lib/cli.ts`), if any. */
+/** The layer a lib/ path belongs to (`lib/kafka`, `lib/cli/`), if any. */
 function layerOf(path: string): string | undefined {
   return Object.keys(LAYERS).find((layer) => path === layer || path.startsWith(`${layer}/`));
 }
@@ -58,7 +58,7 @@ function upwardArrows(files: string[], imports: (file: string) => string[]): str
   );
 }
 
-Deno.test("every module of lib/ lives in a layer's folder (lib/cli.ts aside)", () => {
+Deno.test("every module of lib/ lives in a layer's folder", () => {
   assertEquals(
     sourceFiles("lib").filter((file) => layerOf(file) === undefined),
     [],
@@ -72,13 +72,13 @@ Deno.test("imports in lib/ point down: no module imports a layer above or beside
 
 Deno.test("the layer check sees an arrow that points up, sideways or out of lib/", () => {
   const imports: Record<string, string[]> = {
-    "lib/kafka/config.ts": ["lib/cli.ts", "lib/platform/runtime.ts"],
+    "lib/kafka/config.ts": ["lib/cli/flags.ts", "lib/platform/runtime.ts"],
     "lib/platform/wait.ts": ["lib/kafka/config.ts"],
     "lib/processes/spawn.ts": ["lib/inspect/groups.ts", "lib/processes/runlog.ts"],
     "lib/lessons/demo.ts": ["scripts/consumer.ts", "lib/inspect/groups.ts"],
   };
   assertEquals(upwardArrows(Object.keys(imports), (file) => imports[file]), [
-    "lib/kafka/config.ts (lib/kafka) imports lib/cli.ts (lib/cli.ts), a layer above",
+    "lib/kafka/config.ts (lib/kafka) imports lib/cli/flags.ts (lib/cli), a layer above",
     "lib/platform/wait.ts (lib/platform) imports lib/kafka/config.ts (lib/kafka), a layer above",
     "lib/processes/spawn.ts (lib/processes) imports lib/inspect/groups.ts (lib/inspect), a sibling",
     "lib/lessons/demo.ts imports scripts/consumer.ts, outside lib/",

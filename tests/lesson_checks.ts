@@ -101,24 +101,59 @@ function memberRows(run: LessonRun, marker: string) {
   }));
 }
 
+/** How many `Produced: {...} -> partition N @ offset M` lines the producer cell printed. */
+function producedLines(run: LessonRun): number {
+  const produced =
+    /^Produced: \{"order_id":"\d+","amount":\d+\} -> partition [0-2] @ offset \d+$/gm;
+  return run.text.match(produced)?.length ?? 0;
+}
+
+/**
+ * The partitions the in-kernel member `name` shows it owns last, in its own
+ * output: its live table's title in a notebook, its lines in a terminal.
+ */
+function ownPartitions(run: LessonRun, name: string, groupId: string): string {
+  const owned = run.drawings
+    ? new RegExp(`^${name} \\(${groupId}, partitions ([\\d, ]+)\\): \\d+ messages$`, "m")
+      .exec(run.text)
+    : [...run.text.matchAll(new RegExp(`^${name} assigned: partitions? ([\\d, ]+) \\[`, "gm"))]
+      .at(-1);
+  assertTrue(owned, `${run.path} does not show ${name}'s partitions`);
+  return owned[1];
+}
+
+/**
+ * The seed's example as lessons 1 and 6 run it: the producer cell's 10 lines,
+ * Consumer 1 (in-kernel: a live table in a notebook, lines in a terminal)
+ * naming the partitions it owns, and the split of the two members agreeing.
+ */
+function seedExample(run: LessonRun): void {
+  assertEquals(producedLines(run), 10, "10 produced lines");
+  const owned = ownPartitions(run, "Consumer 1", "billing-group");
+  const rows = memberRows(run, "Group billing-group: 2 members");
+  assertEquals(rows[0].partitions, owned, "Consumer 1's own output and the split agree");
+  assertEquals(rows.map((r) => r.member), ["Consumer 1", "Consumer 2"]);
+  assertTrue(rows.every((r) => r.partitions !== "none (idle)"), "both members own partitions");
+  assertEquals(rows.flatMap((r) => r.partitions.split(", ")).sort(), ["0", "1", "2"]);
+  assertEquals(rows.reduce((n, r) => n + r.messages, 0), 10);
+  assertMatch(
+    from(run, "Group billing-group: 2 members"),
+    /Verdict: OK: all 10 messages consumed, none duplicated/,
+  );
+  if (run.drawings) {
+    assertTrue(run.drawings.some((d) => d.includes("<svg")), "the diagram is drawn as SVG");
+    // Consumer 1's messages stay in its own table: no "got message" line in any cell.
+    assertEquals(run.text.match(/got message/g), null, "Consumer 1's lines leaked into a cell");
+  }
+}
+
 /** Checks on what each lesson shows, by lesson name (`NN-name`, no extension). */
 export const lessonChecks: Record<string, (run: LessonRun) => void> = {
-  "01-what-is-a-consumer-group": (run) => {
-    assertTrue(tableAfter(run, "Produced 10 orders", "KEY").length === 10, "10 produced rows");
-    const rows = memberRows(run, "Group billing-group: 2 members");
-    assertEquals(rows.map((r) => r.member), ["Consumer 1", "Consumer 2"]);
-    assertTrue(rows.every((r) => r.partitions !== "none (idle)"), "both members own partitions");
-    assertEquals(rows.flatMap((r) => r.partitions.split(", ")).sort(), ["0", "1", "2"]);
-    assertEquals(rows.reduce((n, r) => n + r.messages, 0), 10);
-    assertMatch(
-      from(run, "Group billing-group: 2 members"),
-      /Verdict: OK: all 10 messages consumed, none duplicated/,
-    );
-    if (run.drawings) {
-      assertTrue(run.drawings.some((d) => d.includes("<svg")), "the diagram is drawn as SVG");
-    }
-  },
+  "01-what-is-a-consumer-group": seedExample,
   "02-independent-groups": (run) => {
+    assertEquals(producedLines(run), 10, "10 produced lines");
+    // Alone in inventory-group, the in-kernel Inventory Service owns every partition.
+    assertEquals(ownPartitions(run, "Inventory Service", "inventory-group"), "0, 1, 2");
     const groups = tableAfter(run, "EVERY ORDER?", "GROUP");
     for (const group of ["inventory-group", "billing-group", "notification-group"]) {
       const row = groups.find(([name]) => name === group);
@@ -137,12 +172,18 @@ export const lessonChecks: Record<string, (run: LessonRun) => void> = {
     assertEquals(idle.length, 1, "exactly one idle member with 4 members");
     assertEquals(idle[0].messages, 0, "the idle member processed nothing");
     for (const members of runs) assertEquals(members.reduce((n, r) => n + r.messages, 0), 12);
+    assertEquals(producedLines(run), 12, "12 produced lines");
+    // Consumer 1's own output shows the partition it kept with four members.
+    const consumer1 = runs[3].find((r) => r.member === "Consumer 1");
+    assertEquals(ownPartitions(run, "Consumer 1", "billing-group"), consumer1?.partitions);
+    from(run, "Stopped 3 member process(es).");
   },
   "04-rebalancing-and-fault-tolerance": (run) => {
     const lineWith = (marker: string) => from(run, marker).split("\n")[0];
     const seconds = (line: string) => Number(/after ([\d.]+) s/.exec(line)![1]);
-    const left = lineWith("Consumer 1 left the group");
-    assertMatch(left, /Partitions? 0: Consumer 1 → Consumer [23].* moved\./);
+    assertEquals(producedLines(run), 10, "10 produced lines");
+    const left = lineWith("Consumer 2 left the group");
+    assertMatch(left, /\b1: Consumer 2 → Consumer [13]\b.* moved\./);
     assertMatch(left, /The group was Stable with every partition owned/);
     // The diagrams name members as the cells do ("Consumer 1"), not by client id.
     if (run.drawings) {
@@ -153,31 +194,50 @@ export const lessonChecks: Record<string, (run: LessonRun) => void> = {
     }
     const clientIds = [run.text, ...run.drawings ?? []].filter((t) => /consumer-\d/.test(t));
     assertEquals(clientIds, [], "lesson 4 shows client ids");
-    const crashed = lineWith("Consumer 2 was killed (SIGKILL)");
-    assertMatch(from(run, "Consumer 2 was killed (SIGKILL)"), /reads from 0, 1, 2/);
+    const crashed = lineWith("Consumer 3 was killed (SIGKILL)");
+    assertMatch(from(run, "Consumer 3 was killed (SIGKILL)"), /reads from 0, 1, 2/);
+    // The member in the notebook, the one left, says so itself.
+    assertEquals(ownPartitions(run, "Consumer 1", "billing-group"), "0, 1, 2");
     assertTrue(seconds(left) < 5, `graceful leave took ${seconds(left)} s`);
     assertTrue(
       seconds(crashed) >= 3 && seconds(crashed) < 6 + 6,
       `crash took ${seconds(crashed)} s`,
     );
-    from(run, "Stopped 3 member process(es).");
+    from(run, "Stopped 2 member process(es).");
   },
   "05-offsets-lag-and-at-least-once": (run) => {
+    // The producer cell's lines, then Consumer 1 (autoCommit false, commitOffsets per
+    // message) catching billing-group up: its own output, and nothing processed twice.
+    const produced =
+      /^Produced: \{"order_id":"\d+","amount":\d+\} -> partition [0-2] @ offset \d+$/gm;
+    assertEquals(run.text.match(produced)?.length, 6, "6 produced lines");
+    assertMatch(
+      run.text,
+      run.drawings
+        ? /^Consumer 1 \(billing-group, partitions [\d, ]+\): \d+ messages$/m
+        : /^Consumer 1 got message: \{"order_id":"\d+"/m,
+    );
+    if (run.drawings) assertEquals(run.text.match(/got message/g), null, "lines leaked");
     const caughtUp = run.text.indexOf("billing-group caught up");
     assertTrue(caughtUp >= 0, "billing-group caught up");
+    assertMatch(from(run, "billing-group caught up"), /^[^\n]*processed twice: 0\./);
     const [before] = tables(run.text.slice(0, caughtUp), "GROUP");
     const [after] = tables(run.text.slice(caughtUp), "GROUP");
     const lagOf = (table: string[][], group: string) =>
       table.filter(([name]) => name === group).map((row) => row[5]);
+    assertEquals(lagOf(before, "billing-group").length, 3, "billing-group before catching up");
     assertEquals(lagOf(after, "billing-group"), ["0", "0", "0"], "billing-group has caught up");
     assertEquals(
       lagOf(after, "inventory-group"),
       lagOf(before, "inventory-group"),
       "inventory unchanged",
     );
-    const crash = from(run, "crashed (exit code 137) before committing");
-    const redelivered = Number(/Redelivered messages: (\d+)/.exec(crash)![1]);
-    assertTrue(redelivered >= 1, `redelivered ${redelivered}`);
+    // Consumer 2 commits each message too and crashes after its 2nd, before committing it:
+    // exactly that message is redelivered, to Consumer 1.
+    const crash = from(run, "crashed (exit code 137) after processing the last");
+    assertMatch(crash, /^Consumer 2 processed 2 order\(s\)/);
+    assertMatch(crash, /Redelivered messages: 1\n/);
+    assertMatch(crash, /^\d\s+\d+\s+Consumer 2, then Consumer 1$/m);
     assertMatch(crash, /Missing: 0\./);
     // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG, partition 0 of each reset.
     const [earliest, latest] = tables(crash, "GROUP").slice(-2).map((t) => t[0].slice(2, 6));
@@ -187,8 +247,7 @@ export const lessonChecks: Record<string, (run: LessonRun) => void> = {
     assertEquals(latest, ["0", latestEnd, latestEnd, "0"], "latest: lag 0");
   },
   "06-the-seed-in-python-and-typescript": (run) => {
-    assertMatch(from(run, "got message"), /^Consumer [12] got message: \{"order_id":"\d+"/m);
-    assertMatch(run.text, /Verdict: OK: all 10 messages consumed, none duplicated/);
+    seedExample(run);
     // Python leads the range group, the lab member the roundrobin group (it joins first there).
     const leaders = { range: "Python consumer", roundrobin: "TypeScript member" };
     for (const assignor of ["range", "roundrobin"] as const) {

@@ -1,9 +1,8 @@
-import { intFlag, parseFlags, stringFlag, UsageError } from "../lib/cli.ts";
+import { intFlag, parseFlags, stringFlag, UsageError } from "../lib/cli/flags.ts";
 import { resolveBrokers } from "../lib/kafka/config.ts";
 import { clientIdFor, deadLetterCopies, formatMemberEvent } from "../lib/kafka/member.ts";
 import { Buffer } from "node:buffer";
 import { orderEvent, parseOrder } from "../lib/kafka/orders.ts";
-import { formatProduced } from "../lib/kafka/producer.ts";
 import { AssignmentDiagram, Table } from "../lib/platform/render.ts";
 import { summarizeRun, verdict } from "../lib/inspect/summary.ts";
 import type { MemberEvent } from "../lib/kafka/member.ts";
@@ -105,16 +104,6 @@ Deno.test("members and the producer print the seed's lines", () => {
   assertEquals(
     formatMemberEvent({ ...assigned, partitions: [0, 2] }),
     "Consumer 1 assigned: partitions 0, 2 [rebalance took 5 ms]",
-  );
-  assertEquals(
-    formatProduced({
-      key: "1",
-      order: orderEvent(1),
-      value: '{"order_id":"1001","amount":10}',
-      partition: 0,
-      offset: 7,
-    }),
-    'Produced: {"order_id":"1001","amount":10} -> partition 0 @ offset 7',
   );
   assertEquals(clientIdFor("Consumer 1"), "consumer-1");
 });

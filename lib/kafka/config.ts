@@ -161,8 +161,21 @@ export interface ClientOptions {
  * ```
  */
 export function createKafka(options: ClientOptions): Kafka {
+  return new Kafka(kafkaConfig(options));
+}
+
+/**
+ * The settings {@linkcode createKafka} gives kafkajs, for code that writes
+ * `new Kafka(...)` itself, as the scripts and lesson cells do.
+ *
+ * @example
+ * ```ts
+ * const kafka = new Kafka(kafkaConfig({ brokers: ["localhost:9092"], clientId: "consumer-1" }));
+ * ```
+ */
+export function kafkaConfig(options: ClientOptions): KafkaConfig {
   const security = options.security ?? securityFromEnv();
-  const config: KafkaConfig = {
+  return {
     ssl: security.ssl,
     sasl: security.sasl as SASLOptions | undefined,
     clientId: options.clientId,
@@ -173,7 +186,6 @@ export function createKafka(options: ClientOptions): Kafka {
     logLevel: options.onLogMessage ? logLevel.DEBUG : kafkajsLogLevel(),
     logCreator: redactingLogCreator(security.sasl?.password, options.onLogMessage),
   };
-  return new Kafka(config);
 }
 
 /**

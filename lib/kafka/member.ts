@@ -1,7 +1,8 @@
 /**
- * A consumer group member: the seed's `consumer1.py` / `consumer2.py`, as one
- * generic piece of code. Every script, test and notebook that consumes uses
- * {@linkcode GroupMember}; "Consumer 1" and "Consumer 2" differ only by name.
+ * A consumer group member's extras: the one-line calls that
+ * `scripts/consumer.ts` (the seed's `consumer1.py` / `consumer2.py`) and
+ * lesson 1's consumer cell make around kafkajs's `consumer.run({ eachMessage })`,
+ * and that in-process members ({@linkcode GroupMember.start}) share.
  *
  * What a member reports, as events (see {@linkcode MemberEvent}):
  * - `assigned` after every rebalance: the partitions it now owns (none = idle);
@@ -15,15 +16,24 @@
 import {
   ConfigResourceTypes,
   type Consumer,
-  type EachMessagePayload,
+  type ConsumerConfig,
   type Kafka,
+  type KafkaMessage,
   type Producer,
 } from "kafkajs";
 import { Buffer } from "node:buffer";
-import { assignerFor, type AssignorName, DEFAULT_ASSIGNORS } from "./assignors.ts";
+import {
+  assignerFor,
+  type AssignorName,
+  DEFAULT_ASSIGNORS,
+  explainInconsistentProtocol,
+} from "./assignors.ts";
+import { LabError } from "../platform/errors.ts";
 import { registerCompressionCodecs } from "./codecs.ts";
 import { createKafka, ORDER_TOPIC } from "./config.ts";
 import { MAX_ORDER_BYTES, type OrderEvent, type OrderProblem, parseOrder } from "./orders.ts";
+import { LiveTable } from "../platform/render.ts";
+import { appendTextFileSync, exit } from "../platform/runtime.ts";
 import { ensureTopic } from "./topic.ts";
 
 /**
@@ -41,7 +51,7 @@ export const LAB_TIMING = {
   maxWaitTimeMs: 250,
 } as const;
 
-/** Options for {@linkcode GroupMember.start}. */
+/** Options of a {@linkcode GroupMember}. */
 export interface MemberOptions {
   brokers: string[];
   /** Consumer group id, e.g. `billing-group`. */
@@ -49,6 +59,8 @@ export interface MemberOptions {
   /** Display name, e.g. `Consumer 1`; also the client id (`consumer-1`). */
   name: string;
   topic?: string;
+  /** The client the member's own producer (dead letters) uses (default: the lab's, by name). */
+  kafka?: Kafka;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   rebalanceTimeoutMs?: number;
@@ -76,6 +88,19 @@ export interface MemberOptions {
    * `RoundRobinAssigner`, which only kafkajs members offer.
    */
   assignors?: readonly AssignorName[];
+  /** Exit abruptly (code 137: no commit, no LeaveGroup) after processing this many orders. */
+  crashAfter?: number;
+  /** Ask to leave ({@linkcode GroupMember.stopped}) after processing this many orders. */
+  maxMessages?: number;
+  /**
+   * How the member shows what happens: `lines` prints one line per event (a
+   * terminal, the seed's print()); `table` shows its messages in one live
+   * table in the notebook cell that calls {@linkcode GroupMember.watch};
+   * default: nothing (read {@linkcode GroupMember.events}).
+   */
+  output?: "lines" | "table";
+  /** Append every event to this run record (JSON lines). */
+  recordFile?: string;
   /** Called for every event, in order. */
   onEvent?: (event: MemberEvent) => void;
 }
@@ -190,8 +215,18 @@ export function clientIdFor(name: string): string {
     "member";
 }
 
+/** The consumer each member name watched last, so re-running a notebook cell replaces it. */
+const watched = new Map<string, Consumer>();
+
 /**
- * One member of a consumer group, running in this process.
+ * What a group member does besides the Kafka calls, as one-line calls around
+ * `consumer.run({ eachMessage })` (see the consumer region of
+ * `scripts/consumer.ts`, the same code as lesson 1's consumer cell):
+ * {@linkcode watch} reports joins and rebalances, {@linkcode read} turns a
+ * message into an order (a bad one is reported and dead-lettered),
+ * {@linkcode work} is `--process-ms`, {@linkcode got} reports the order
+ * (and `--crash-after`, `--max-messages`). {@linkcode start} runs the same
+ * steps in this process, for tests, lessons and benchmarks.
  *
  * @example
  * ```ts
@@ -215,57 +250,73 @@ export class GroupMember {
   readonly name: string;
   readonly groupId: string;
   readonly topic: string;
-  #consumer: Consumer;
+  /** Resolves when the member should leave: Ctrl+C, `--max-messages`, or kafkajs gave up. */
+  readonly stopped: Promise<void>;
+  #options: MemberOptions;
+  #consumer: Consumer | undefined;
   #kafka: Kafka;
   #deadLetterTopic: string | false;
   #deadLetter: Promise<{ producer: Producer; maxMessageBytes: number }> | undefined;
-  #maxBytes: number;
-  #processMs: number;
-  #manualCommit: boolean;
-  #onEvent: (event: MemberEvent) => void;
+  #table: LiveTable | undefined;
+  #failure: Extract<MemberEvent, { type: "crashed" }> | undefined;
+  #requestStop: () => void;
   #waiters = new Set<() => void>();
-  #stopped = false;
+  #left = false;
 
-  private constructor(options: MemberOptions, kafka: Kafka, consumer: Consumer) {
+  constructor(options: MemberOptions) {
+    registerCompressionCodecs();
+    this.#options = options;
     this.name = options.name;
     this.groupId = options.groupId;
     this.topic = options.topic ?? ORDER_TOPIC;
-    this.#consumer = consumer;
-    this.#kafka = kafka;
+    this.#kafka = options.kafka ??
+      createKafka({ brokers: options.brokers, clientId: clientIdFor(options.name) });
     this.#deadLetterTopic = options.deadLetterTopic ?? `${this.topic}.dlq`;
-    this.#maxBytes = options.maxBytes ?? MAX_ORDER_BYTES;
-    this.#processMs = options.processMs ?? 0;
-    this.#manualCommit = options.commit === "manual";
-    this.#onEvent = options.onEvent ?? (() => {});
+    const stop = Promise.withResolvers<void>();
+    this.stopped = stop.promise;
+    this.#requestStop = stop.resolve;
+  }
+
+  /** Everything `kafka.consumer()` needs besides the group id: the lab's timing and assignors. */
+  get consumerConfig(): Omit<ConsumerConfig, "groupId"> {
+    const o = this.#options;
+    return {
+      sessionTimeout: o.sessionTimeoutMs ?? LAB_TIMING.sessionTimeoutMs,
+      heartbeatInterval: o.heartbeatIntervalMs ?? LAB_TIMING.heartbeatIntervalMs,
+      rebalanceTimeout: o.rebalanceTimeoutMs ?? LAB_TIMING.rebalanceTimeoutMs,
+      maxWaitTimeInMs: LAB_TIMING.maxWaitTimeMs,
+      partitionAssigners: (o.assignors ?? DEFAULT_ASSIGNORS).map(assignerFor),
+    };
   }
 
   /**
-   * Connects, subscribes to the topic and starts consuming. Resolves once
-   * the consumer runs; joining the group happens in the background (see
-   * {@linkcode waitForAssignment}).
+   * Starts a member in this process: the same steps as the consumer region
+   * of `scripts/consumer.ts`. Resolves once it has joined the group.
    */
   static async start(options: MemberOptions): Promise<GroupMember> {
-    registerCompressionCodecs();
-    const kafka = createKafka({ brokers: options.brokers, clientId: clientIdFor(options.name) });
-    const consumer = kafka.consumer({
-      groupId: options.groupId,
-      sessionTimeout: options.sessionTimeoutMs ?? LAB_TIMING.sessionTimeoutMs,
-      heartbeatInterval: options.heartbeatIntervalMs ?? LAB_TIMING.heartbeatIntervalMs,
-      rebalanceTimeout: options.rebalanceTimeoutMs ?? LAB_TIMING.rebalanceTimeoutMs,
-      maxWaitTimeInMs: LAB_TIMING.maxWaitTimeMs,
-      partitionAssigners: (options.assignors ?? DEFAULT_ASSIGNORS).map(assignerFor),
-    });
-    const member = new GroupMember(options, kafka, consumer);
-    member.#instrument();
+    const member = new GroupMember(options);
+    const { groupId, topic } = member;
+    const autoCommit = options.commit !== "manual";
+    const consumer = member.watch(member.#kafka.consumer({ groupId, ...member.consumerConfig }));
     try {
       await consumer.connect();
-      await consumer.subscribe({
-        topics: [member.topic],
-        fromBeginning: options.fromBeginning ?? true,
-      });
+      await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
       await consumer.run({
-        autoCommit: options.commit !== "manual",
-        eachMessage: (payload) => member.#handle(payload),
+        autoCommit,
+        eachMessage: async ({ partition, message }) => {
+          const order = await member.read(partition, message);
+          if (order) {
+            await member.work();
+            member.got(partition, message, order);
+          }
+          if (!autoCommit) {
+            await consumer.commitOffsets([{
+              topic,
+              partition,
+              offset: nextOffset(message.offset),
+            }]);
+          }
+        },
       });
     } catch (error) {
       await consumer.disconnect().catch(() => {});
@@ -274,9 +325,21 @@ export class GroupMember {
     return member;
   }
 
-  #instrument() {
-    const c = this.#consumer;
-    c.on(c.events.GROUP_JOIN, ({ payload }) => {
+  /**
+   * Reports this consumer's joins, rebalances and crashes as events, and
+   * returns it. A consumer watched earlier under the same name (a notebook
+   * cell run again) leaves its group first. With `output: "table"`, the
+   * member's live table appears in the output of the cell that calls this.
+   */
+  watch(consumer: Consumer): Consumer {
+    const earlier = watched.get(this.name);
+    if (earlier && earlier !== consumer) earlier.disconnect().catch(() => {});
+    watched.set(this.name, consumer);
+    this.#consumer = consumer;
+    if (this.#options.output === "table") {
+      this.#table = new LiveTable(["PARTITION", "OFFSET", "KEY", "VALUE"], this.#title());
+    }
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const partitions = [...(payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
       this.partitions = partitions;
       this.memberId = payload.memberId;
@@ -291,10 +354,10 @@ export class GroupMember {
         at: Date.now(),
       });
     });
-    c.on(c.events.REBALANCING, () => {
+    consumer.on(consumer.events.REBALANCING, () => {
       this.#emit({ type: "rebalancing", member: this.name, groupId: this.groupId, at: Date.now() });
     });
-    c.on(c.events.CRASH, ({ payload }) => {
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.#emit({
         type: "crashed",
         member: this.name,
@@ -305,54 +368,114 @@ export class GroupMember {
         at: Date.now(),
       });
     });
+    return consumer;
   }
 
-  async #handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
+  /**
+   * The order in `message`, or undefined for a bad message, which is
+   * reported and copied to the dead-letter topic (before its offset is
+   * committed: a crash now means a second copy, never none).
+   */
+  async read(partition: number, message: KafkaMessage): Promise<OrderEvent | undefined> {
     const value = message.value?.toString("utf8") ?? null;
-    const offset = Number(message.offset);
-    const parsed = parseOrder(value, this.#maxBytes);
-    if (this.#processMs > 0 && !parsed.problem) {
-      await new Promise((r) => setTimeout(r, this.#processMs));
+    const parsed = parseOrder(value, this.#options.maxBytes ?? MAX_ORDER_BYTES);
+    if (!parsed.problem) return parsed.order;
+    const copied = await this.#sendToDeadLetter(partition, message, parsed.problem);
+    this.#emit({
+      type: "malformed",
+      member: this.name,
+      groupId: this.groupId,
+      partition,
+      offset: Number(message.offset),
+      problem: parsed.problem,
+      deadLetter: copied?.topic,
+      truncatedFrom: copied?.truncatedFrom,
+      at: Date.now(),
+    });
+    return undefined;
+  }
+
+  /** The simulated work of `processMs` (`--process-ms`): a slow handler. */
+  async work(): Promise<void> {
+    const ms = this.#options.processMs ?? 0;
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  }
+
+  /**
+   * Reports a processed order (a line, a table row, the run record); then
+   * `crashAfter` exits abruptly, before any commit, and `maxMessages` asks to leave.
+   */
+  got(partition: number, message: KafkaMessage, order: OrderEvent): void {
+    const event: MessageEvent = {
+      type: "message",
+      member: this.name,
+      groupId: this.groupId,
+      topic: this.topic,
+      partition,
+      offset: Number(message.offset),
+      key: message.key?.toString("utf8") ?? null,
+      value: message.value!.toString("utf8"),
+      order,
+      at: Date.now(),
+    };
+    this.received.push(event);
+    this.#emit(event);
+    const processed = this.received.length;
+    if (processed === this.#options.crashAfter) {
+      console.log(`${this.name} crashes after ${processed} messages, before committing`);
+      exit(137);
     }
-    if (parsed.problem) {
-      // Copied before its offset is committed: a crash now means a second copy, never none.
-      const copied = await this.#sendToDeadLetter(topic, partition, message, parsed.problem);
-      this.#emit({
-        type: "malformed",
-        member: this.name,
-        groupId: this.groupId,
-        partition,
-        offset,
-        problem: parsed.problem,
-        deadLetter: copied?.topic,
-        truncatedFrom: copied?.truncatedFrom,
-        at: Date.now(),
-      });
-    } else {
-      const event: MessageEvent = {
-        type: "message",
-        member: this.name,
-        groupId: this.groupId,
-        topic,
-        partition,
-        offset,
-        key: message.key?.toString("utf8") ?? null,
-        value: value!,
-        order: parsed.order,
-        at: Date.now(),
-      };
-      this.received.push(event);
-      this.#emit(event);
+    if (processed === this.#options.maxMessages) this.#requestStop();
+  }
+
+  /** Redraws the member's live table now (see {@linkcode LiveTable.redraw}). */
+  redraw(): void {
+    this.#table?.redraw();
+  }
+
+  /** Asks the member to leave: resolves {@linkcode stopped}. */
+  requestStop(): void {
+    this.#requestStop();
+  }
+
+  /**
+   * Leaves the group cleanly (LeaveGroup), so the others rebalance at once,
+   * and closes the connections. Safe to call twice.
+   */
+  async stop(): Promise<void> {
+    if (this.#left) return;
+    this.#left = true;
+    await this.#consumer?.disconnect();
+    if (watched.get(this.name) === this.#consumer) watched.delete(this.name);
+    if (this.#deadLetter) await (await this.#deadLetter).producer.disconnect();
+    this.#emit({ type: "stopped", member: this.name, groupId: this.groupId, at: Date.now() });
+  }
+
+  /**
+   * {@linkcode stop}, then, when kafkajs gave up on the member (a
+   * non-retriable error), a {@linkcode LabError} saying why in one line.
+   */
+  async leave(): Promise<void> {
+    await this.stop();
+    const failure = this.#failure;
+    if (!failure) return;
+    if (failure.kafkaError !== "INCONSISTENT_GROUP_PROTOCOL") {
+      throw new LabError(`${this.name} stopped on an error: ${failure.error}`);
     }
-    if (this.#manualCommit) {
-      await this.#consumer.commitOffsets([{ topic, partition, offset: String(offset + 1) }]);
-    }
+    const admin = this.#kafka.admin();
+    await admin.connect();
+    const protocol = await admin.describeGroups([this.groupId])
+      .then((d) => d.groups[0]?.protocol || undefined, () => undefined)
+      .finally(() => admin.disconnect());
+    const assignors = this.#options.assignors ?? DEFAULT_ASSIGNORS;
+    throw new LabError(
+      `${this.name} ${explainInconsistentProtocol(this.groupId, assignors, protocol)}`,
+    );
   }
 
   async #sendToDeadLetter(
-    topic: string,
     partition: number,
-    message: EachMessagePayload["message"],
+    message: KafkaMessage,
     reason: OrderProblem,
   ): Promise<{ topic: string; truncatedFrom?: number } | undefined> {
     const dlq = this.#deadLetterTopic;
@@ -381,7 +504,7 @@ export class GroupMember {
     const { producer, maxMessageBytes } = await this.#deadLetter;
     const headers = {
       reason,
-      "source-topic": topic,
+      "source-topic": this.topic,
       "source-partition": String(partition),
       "source-offset": message.offset,
       "consumer-group": this.groupId,
@@ -402,9 +525,33 @@ export class GroupMember {
     throw new Error(`${dlq} refused even a copy without key and value as too large`);
   }
 
+  #title(): string {
+    const owned = this.partitions === undefined
+      ? "joining"
+      : this.partitions.length === 0
+      ? "partitions: none (idle)"
+      : `partitions ${this.partitions.join(", ")}`;
+    return `${this.name} (${this.groupId}, ${owned}): ${this.received.length} messages`;
+  }
+
   #emit(event: MemberEvent) {
+    if (event.type === "crashed" && !event.restarting) {
+      this.#failure = event; // kafkajs gave up: leave, and say why (see leave())
+      this.#requestStop();
+    }
     this.events.push(event);
-    this.#onEvent(event);
+    const { output, recordFile, onEvent } = this.#options;
+    if (recordFile) appendTextFileSync(recordFile, JSON.stringify(event) + "\n");
+    const quiet = event.type === "crashed" && !event.restarting ||
+      this.#failure && event.type === "stopped"; // the error says it in one line
+    if (output === "lines" && !quiet) console.log(formatMemberEvent(event));
+    if (this.#table) {
+      this.#table.title = this.#title();
+      if (event.type === "message") {
+        this.#table.add([event.partition, event.offset, event.key, event.value]);
+      } else this.#table.refresh();
+    }
+    onEvent?.(event);
     for (const wake of this.#waiters) wake();
   }
 
@@ -429,18 +576,19 @@ export class GroupMember {
   waitForAssignment(timeoutMs = 30_000): Promise<boolean> {
     return this.waitFor((m) => m.partitions !== undefined, timeoutMs);
   }
+}
 
-  /**
-   * Leaves the group cleanly (LeaveGroup), so the others rebalance at once,
-   * and closes the connections. Safe to call twice.
-   */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    await this.#consumer.disconnect();
-    if (this.#deadLetter) await (await this.#deadLetter).producer.disconnect();
-    this.#emit({ type: "stopped", member: this.name, groupId: this.groupId, at: Date.now() });
-  }
+/**
+ * The offset to commit after processing a message: the next one to read
+ * (Kafka stores where the group goes on, not what it last read).
+ *
+ * @example
+ * ```ts
+ * nextOffset("41"); // "42"
+ * ```
+ */
+export function nextOffset(offset: string): string {
+  return String(BigInt(offset) + 1n);
 }
 
 /** The Kafka error name (`type`) of an error or of the first cause that has one. */

@@ -49,10 +49,89 @@ export interface ProduceOptions {
 /** Back-off between attempts while the broker is away: 0.3 s doubling to 3 s, as members do. */
 const RETRY_BACKOFF = { initialMs: 300, maxMs: 3000 } as const;
 
+/** Options of a {@linkcode ProducerRun}. */
+export interface ProducerRunOptions {
+  /** How many orders the run produces (its last gets no pause after it). */
+  count: number;
+  /** Stops the run early (orders sent so far are kept). */
+  signal?: AbortSignal;
+  /**
+   * How long to keep retrying an order while the broker is away (default
+   * 60 s); then {@linkcode ProducerRun.retrying} fails with a {@linkcode LabError}.
+   */
+  giveUpAfterMs?: number;
+  /** Called once each time the broker goes away, with the reason. */
+  onBrokerLost?: (reason: string) => void;
+}
+
+/**
+ * What a producing loop does besides `producer.send`, as one-line calls (see
+ * the producer region of `scripts/producer.ts`, the same code as lesson 1's
+ * producer cell): {@linkcode retrying} rides out a broker restart,
+ * {@linkcode pause} waits between orders, {@linkcode stopped} says Ctrl+C
+ * came. {@linkcode produceOrders} runs the same loop in this process.
+ *
+ * @example
+ * ```ts
+ * const run = new ProducerRun({ count: 1 });
+ * const sent = await run.retrying(() => producer.send({ topic, messages: [{ value: "x" }] }));
+ * ```
+ */
+export class ProducerRun {
+  /** Orders the broker acknowledged so far. */
+  acknowledged = 0;
+
+  constructor(readonly options: ProducerRunOptions) {}
+
+  /** True once the run's signal aborted. */
+  get stopped(): boolean {
+    return this.options.signal?.aborted ?? false;
+  }
+
+  /**
+   * Sends with `send` until the broker acknowledges, retrying while the
+   * broker is away (a lost connection, no leader yet after a restart) with
+   * bounded back-off; reports each outage once. Resolves to the first
+   * record's metadata, or undefined when the run stops meanwhile. Other
+   * errors, and an outage longer than `giveUpAfterMs`, throw.
+   */
+  async retrying(send: () => Promise<RecordMetadata[]>): Promise<RecordMetadata | undefined> {
+    const { signal, onBrokerLost, giveUpAfterMs = 60_000 } = this.options;
+    let lostAt: number | undefined;
+    for (let backoffMs: number = RETRY_BACKOFF.initialMs;; backoffMs *= 2) {
+      try {
+        const [sent] = await send();
+        this.acknowledged++;
+        return sent;
+      } catch (error) {
+        if (!brokerAway(error)) throw error;
+        const reason = (error as Error).message;
+        if (lostAt === undefined) {
+          lostAt = Date.now();
+          onBrokerLost?.(reason);
+        } else if (Date.now() - lostAt >= giveUpAfterMs) {
+          throw new LabError(
+            `gave up: no broker took the order for ${Math.round(giveUpAfterMs / 1000)} s ` +
+              `(${reason}); ${this.acknowledged} of ${this.options.count} orders acknowledged`,
+          );
+        }
+        await sleep(Math.min(backoffMs, RETRY_BACKOFF.maxMs), signal);
+        if (this.stopped) return undefined;
+      }
+    }
+  }
+
+  /** Waits `ms` between two orders: not after the last one, and no longer once stopped. */
+  async pause(ms: number): Promise<void> {
+    if (ms > 0 && this.acknowledged < this.options.count) await sleep(ms, this.options.signal);
+  }
+}
+
 /**
  * Produces the seed's order events to `topic` (ensured first, 3 partitions)
- * and resolves to what was acknowledged. Keys use Kafka's default (murmur2)
- * partitioner, so a key lands on the same partition as with Java clients.
+ * and resolves to what was acknowledged: the loop of `scripts/producer.ts`,
+ * in this process. Keys use Kafka's default (murmur2) partitioner, so a key
+ * lands on the same partition as with Java clients.
  *
  * @example
  * ```ts
@@ -67,85 +146,40 @@ export async function produceOrders(options: ProduceOptions): Promise<ProducedOr
   const intervalMs = options.intervalMs ?? 500;
   const kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? "producer" });
   const admin = kafka.admin();
-  // sendRetrying retries (and says so at once) instead of kafkajs's silent retries.
+  // The same settings as scripts/producer.ts: Kafka's own (murmur2) partitioner, no silent retries.
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     retry: { retries: 0 },
   });
+  const run = new ProducerRun({ count, ...options });
   const produced: ProducedOrder[] = [];
   try {
     await admin.connect();
     await ensureTopic(admin, topic);
     await producer.connect();
-    for (let i = start; i < start + count && !options.signal?.aborted; i++) {
-      if (i > start && intervalMs > 0) await sleep(intervalMs, options.signal);
-      if (options.signal?.aborted) break;
+    for (let i = start; i < start + count && !run.stopped; i++) {
       const order = orderEvent(i);
-      const key = String(i);
-      const value = JSON.stringify(order);
-      const meta = await sendRetrying(
-        () => producer.send({ topic, acks: -1, messages: [{ key, value }] }),
-        {
-          giveUpAfterMs: options.giveUpAfterMs ?? 60_000,
-          onBrokerLost: options.onBrokerLost,
-          signal: options.signal,
-          progress: () => `${produced.length} of ${count} orders acknowledged`,
-        },
+      const [key, value] = [String(i), JSON.stringify(order)];
+      const sent = await run.retrying(() =>
+        producer.send({ topic, acks: -1, messages: [{ key, value }] })
       );
-      if (meta === undefined) break; // stopped while waiting for the broker
+      if (!sent) break;
       const record = {
         key,
         order,
         value,
-        partition: meta.partition,
-        offset: Number(meta.baseOffset),
+        partition: sent.partition,
+        offset: Number(sent.baseOffset),
       };
       produced.push(record);
       options.onProduced?.(record);
+      await run.pause(intervalMs);
     }
   } finally {
     await producer.disconnect().catch(() => {});
     await admin.disconnect().catch(() => {});
   }
   return produced;
-}
-
-/**
- * Sends with `send` until the broker acknowledges, retrying while the broker
- * is away (a lost connection, no leader yet after a restart) with bounded
- * back-off; reports each outage once. Resolves to the first record's
- * metadata, or undefined when `signal` aborts meanwhile. Other errors, and an
- * outage longer than `giveUpAfterMs`, throw.
- */
-async function sendRetrying(
-  send: () => Promise<RecordMetadata[]>,
-  options: {
-    giveUpAfterMs: number;
-    onBrokerLost?: (reason: string) => void;
-    signal?: AbortSignal;
-    progress: () => string;
-  },
-): Promise<RecordMetadata | undefined> {
-  let lostAt: number | undefined;
-  for (let backoffMs: number = RETRY_BACKOFF.initialMs;; backoffMs *= 2) {
-    try {
-      return (await send())[0];
-    } catch (error) {
-      if (!brokerAway(error)) throw error;
-      const reason = (error as Error).message;
-      if (lostAt === undefined) {
-        lostAt = Date.now();
-        options.onBrokerLost?.(reason);
-      } else if (Date.now() - lostAt >= options.giveUpAfterMs) {
-        throw new LabError(
-          `gave up: no broker took the order for ${Math.round(options.giveUpAfterMs / 1000)} s ` +
-            `(${reason}); ${options.progress()}`,
-        );
-      }
-      await sleep(Math.min(backoffMs, RETRY_BACKOFF.maxMs), options.signal);
-      if (options.signal?.aborted) return undefined;
-    }
-  }
 }
 
 /**
@@ -206,17 +240,4 @@ export async function producePoison(brokers: string[], topic: string): Promise<P
     await producer.disconnect().catch(() => {});
     await admin.disconnect().catch(() => {});
   }
-}
-
-/**
- * The producer's line for one order, as learners see it.
- *
- * @example
- * ```ts
- * formatProduced({ key: "0", order: { order_id: "1000", amount: 0 }, value: '{"order_id":"1000","amount":0}', partition: 2, offset: 0 });
- * // 'Produced: {"order_id":"1000","amount":0} -> partition 2 @ offset 0'
- * ```
- */
-export function formatProduced(produced: ProducedOrder): string {
-  return `Produced: ${produced.value} -> partition ${produced.partition} @ offset ${produced.offset}`;
 }

@@ -11,12 +11,13 @@
  *
  * @module
  */
-import type { Admin } from "kafkajs";
+import type { Admin, Kafka, KafkaConfig } from "kafkajs";
 import { startBroker } from "../kafka/broker.ts";
 import { LabError } from "../platform/errors.ts";
 import {
   brokerAnswers,
   createKafka,
+  kafkaConfig,
   ORDER_PARTITIONS,
   ORDER_TOPIC,
   resolveBrokers,
@@ -27,64 +28,21 @@ import {
   type GroupSnapshot,
   logEndOffsets,
   snapshotGroup,
-  timeRebalance,
-  totalLag,
   waitForGroup,
 } from "../inspect/groups.ts";
-import {
-  clientIdFor,
-  GroupMember,
-  LAB_TIMING,
-  type MessageEvent,
-  waitForMembers,
-} from "../kafka/member.ts";
+import { clientIdFor, GroupMember, LAB_TIMING, type MemberEvent } from "../kafka/member.ts";
 import { type MemberProcess, spawnMember, stopLeftoverMembers } from "../processes/spawn.ts";
-import { type ProducedOrder, produceOrders } from "../kafka/producer.ts";
-import { messagesOf } from "../processes/runlog.ts";
-import { AssignmentDiagram, flushOutput, Report, show, Table } from "../platform/render.ts";
-import { runDemo } from "./demo.ts";
-import { until } from "../platform/wait.ts";
-import {
-  lastAssignment,
-  messagesIn,
-  spawnPythonMember,
-  type TwinLanguage,
-  TWINS,
-} from "../processes/polyglot.ts";
+import { produceOrders, ProducerRun } from "../kafka/producer.ts";
+import { AssignmentDiagram, Report, show } from "../platform/render.ts";
+import { sleep } from "../platform/wait.ts";
 import { type OffsetRange, summarizeRun, summaryTable, verdict } from "../inspect/summary.ts";
 import { ensureTopic } from "../kafka/topic.ts";
-import { offsetsTable } from "../inspect/describe.ts";
-import { applyReset, planReset } from "../inspect/reset.ts";
-import { env } from "../platform/runtime.ts";
+import { env, notebook } from "../platform/runtime.ts";
 
-/**
- * Orders each polyglot experiment produces. Orders are keyed by their index,
- * and a handful of keys can all miss a partition (orders 18-26 never land on
- * partition 2), leaving its owner with nothing to show; any 30 consecutive
- * keys put at least 4 on every partition.
- */
-const POLYGLOT_ORDERS = 30;
-
-/** What the lessons call the seed's consumer in each other language. */
-const TWIN_NAMES: Record<TwinLanguage, string> = {
-  python: "Python consumer",
-  java: "Java consumer",
-};
-
-/** Options of {@linkcode Lab.pythonAndTypeScript}. */
-export interface PolyglotOptions {
-  /** Who joins first and so leads, running the assignor for both (default `python`). */
-  leader?: "python" | "typescript";
-  /** Orders to produce once the group has settled (default 30). */
-  orders?: number;
-}
-
-/** Options of {@linkcode Lab.runGroup}. */
-export interface RunGroupOptions {
-  /** Orders to produce once the group has settled (default 10). */
-  orders?: number;
-  /** Give up waiting for the orders after this long (default 20 s). */
-  timeoutMs?: number;
+/** A member's name and the events it reported (see {@linkcode summarizeRun}). */
+export interface MemberRun {
+  name: string;
+  events: MemberEvent[];
 }
 
 /**
@@ -94,32 +52,42 @@ export interface RunGroupOptions {
  * @example
  * ```ts
  * const lab = await Lab.open();
- * await lab.runGroup("billing-group", ["Consumer 1", "Consumer 2"]);
+ * const members = await lab.startMembers("billing-group", ["Consumer 1", "Consumer 2"]);
+ * await lab.stopAll();
  * ```
  */
 export class Lab {
   #processes: MemberProcess[] = [];
   #orderIndex = 0;
+  /** Client id to name of the members {@linkcode member} made for consumer cells. */
+  #kernelMembers = new Map<string, string>();
+  /** Log-end offsets when the producer cell last started ({@linkcode nextOrders}). */
+  #since: number[] | undefined;
 
-  private constructor(readonly brokers: string[], readonly topic: string) {}
+  /** Use {@linkcode Lab.open}: it starts the broker when needed and ensures the topic. */
+  constructor(readonly brokers: string[], readonly topic: string) {}
 
   /**
    * Connects to `KAFKA_BROKERS` (or localhost:9092), starting the lab's own
    * broker when nothing answers at the default address, and ensures the topic.
    */
-  static async open(topic: string = ORDER_TOPIC): Promise<Lab> {
+  static async open<L extends Lab>(
+    this: new (brokers: string[], topic: string) => L,
+    topic: string = ORDER_TOPIC,
+  ): Promise<L> {
     const brokers = resolveBrokers();
     if (!(await brokerAnswers(brokers, 3000))) {
       if (env("KAFKA_BROKERS")) throw new LabError(unreachableMessage(brokers));
       await startBroker();
     }
-    const lab = new Lab(brokers, topic);
-    await lab.#withAdmin((admin) => ensureTopic(admin, topic));
+    const lab = new this(brokers, topic);
+    await lab.withAdmin((admin) => ensureTopic(admin, topic));
     await show(lab);
     return lab;
   }
 
-  async #withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+  /** Runs `fn` with an admin client of this lab's brokers, connected for the call. */
+  protected async withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
     const admin = createKafka({ brokers: this.brokers, clientId: "lab-notebook" }).admin();
     await admin.connect();
     try {
@@ -140,102 +108,106 @@ export class Lab {
   }
 
   /**
-   * Produces `count` of the seed's orders (ids continue across calls) and
-   * shows where each landed.
+   * For `new Kafka(...)` in a lesson cell: this lab's brokers (and TLS/SASL
+   * from the environment) under `name`'s client id, with the lab's quiet log.
    */
-  async produce(count = 10, intervalMs = 0): Promise<void> {
-    const sent = await produceOrders({
+  client(name: string): KafkaConfig {
+    return kafkaConfig({ brokers: this.brokers, clientId: clientIdFor(name) });
+  }
+
+  /**
+   * The extras of a member whose consumer runs in this kernel (the consumer
+   * cell): its messages go to one live table in the cell that calls
+   * `member.watch`, or to lines when the lesson runs as a script. Stops
+   * member processes of `groupId` left over first.
+   */
+  async member(kafka: Kafka, groupId: string, name: string): Promise<GroupMember> {
+    await this.clearLeftovers([groupId]);
+    const member = new GroupMember({
       brokers: this.brokers,
+      kafka,
+      groupId,
+      name,
       topic: this.topic,
-      count,
-      start: this.#orderIndex,
-      intervalMs,
+      output: notebook() ? "table" : "lines", // run as a script (deno run, bun): the seed's lines
     });
+    this.#kernelMembers.set(clientIdFor(name), name);
+    return member;
+  }
+
+  /**
+   * What the producer cell loops over: the next `count` orders (ids go on
+   * across calls), no pause between them. {@linkcode split} reports on the
+   * orders produced from here on.
+   */
+  async nextOrders(
+    count = 10,
+  ): Promise<{ start: number; count: number; intervalMs: number; run: ProducerRun }> {
+    this.#since = await this.withAdmin((admin) => logEndOffsets(admin, this.topic));
+    const start = this.#orderIndex;
     this.#orderIndex += count;
-    await show(producedTable(sent));
+    return { start, count, intervalMs: 0, run: new ProducerRun({ count }) };
+  }
+
+  /** The offsets of the orders produced since {@linkcode nextOrders}, by partition. */
+  protected async newOrders(): Promise<OffsetRange[]> {
+    const since = this.#since;
+    if (!since) throw new LabError("run the producer cell first: nothing was produced yet");
+    const ends = await this.withAdmin((admin) => logEndOffsets(admin, this.topic));
+    return ends.map((to, partition) => ({ partition, from: since[partition] ?? 0, to }));
   }
 
   /**
-   * Starts `names` as members of `groupId` in this kernel, waits until the
-   * group has settled, produces orders, waits until they are all consumed (or
-   * the deadline), stops the members, and reports who owned and processed
-   * what, with the diagram and a verdict.
+   * The events of `members` (in this kernel or processes) once `ready` holds
+   * for them, or `timeoutMs` has passed; in-kernel members' tables are redrawn.
    */
-  async runGroup(groupId: string, names: string[], options: RunGroupOptions = {}): Promise<void> {
-    await this.#clearLeftovers([groupId]);
-    const members: GroupMember[] = [];
-    try {
-      for (const name of names) {
-        members.push(
-          await GroupMember.start({ brokers: this.brokers, groupId, name, topic: this.topic }),
-        );
-      }
-      await this.#withAdmin((admin) => this.#settle(admin, groupId, names.length));
-      const ranges = await this.#produceRanges(options.orders ?? 10);
-      const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
-      const inRange = (m: MessageEvent) =>
-        ranges.some((r) => r.partition === m.partition && m.offset >= r.from && m.offset < r.to);
-      await waitForMembers(
-        members,
-        () => members.flatMap((m) => m.received.filter(inRange)).length >= expected,
-        options.timeoutMs ?? 20_000,
-      );
-      const summary = summarizeRun(
-        members.map((m) => ({ name: m.name, events: m.events })),
-        ranges,
-      );
-      await show(
-        new Report([
-          `Group ${groupId}: ${names.length} member${names.length === 1 ? "" : "s"} on ` +
-          `${ORDER_PARTITIONS} partitions, ${expected} new orders.`,
-          summaryTable(summary),
-          this.#diagram(groupId, summary.members),
-          verdict(summary),
-        ]),
-      );
-    } finally {
-      await Promise.all(members.map((m) => m.stop()));
+  protected async waitForRuns(
+    members: (GroupMember | MemberProcess)[],
+    ready: (runs: MemberRun[]) => boolean,
+    timeoutMs: number,
+  ): Promise<MemberRun[]> {
+    const runsNow = () =>
+      Promise.all(members.map(async (m) => ({
+        name: m.name,
+        events: m instanceof GroupMember ? m.events : await m.events(),
+      })));
+    const deadline = Date.now() + timeoutMs;
+    let runs = await runsNow();
+    while (!ready(runs) && Date.now() < deadline) {
+      await sleep(200);
+      runs = await runsNow();
     }
+    for (const m of members) if (m instanceof GroupMember) m.redraw();
+    return runs;
   }
 
   /**
-   * One member in each of `groupIds`, all at once: every group should get
-   * every new order.
+   * Waits until `members` (in this kernel or processes) have consumed the
+   * orders produced since {@linkcode nextOrders}, or the deadline, then shows
+   * who owned and processed what, the diagram and a verdict.
    */
-  async runGroups(groupIds: string[], orders = 10, timeoutMs = 20_000): Promise<void> {
-    await this.#clearLeftovers(groupIds);
-    const members: GroupMember[] = [];
-    try {
-      for (const groupId of groupIds) {
-        members.push(
-          await GroupMember.start({
-            brokers: this.brokers,
-            groupId,
-            name: `${groupId.replace(/-group$/, "")} service`,
-            topic: this.topic,
-          }),
-        );
-      }
-      await this.#withAdmin(async (admin) => {
-        for (const groupId of groupIds) await this.#settle(admin, groupId, 1);
-      });
-      const ranges = await this.#produceRanges(orders);
-      const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
-      const got = (m: GroupMember) =>
-        summarizeRun([{ name: m.name, events: m.events }], ranges).consumed;
-      await waitForMembers(members, () => members.every((m) => got(m) >= expected), timeoutMs);
-      await show(
-        new Report([
-          `${orders} new orders; one member in each of ${groupIds.length} groups.`,
-          new Table(
-            ["GROUP", "MEMBER", "ORDERS RECEIVED", "EVERY ORDER?"],
-            members.map((m) => [m.groupId, m.name, got(m), got(m) === expected ? "yes" : "no"]),
-          ),
-        ]),
-      );
-    } finally {
-      await Promise.all(members.map((m) => m.stop()));
-    }
+  async split(
+    groupId: string,
+    members: (GroupMember | MemberProcess)[],
+    timeoutMs = 20_000,
+  ): Promise<void> {
+    const ranges = await this.newOrders();
+    const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
+    const runs = await this.waitForRuns(
+      members,
+      (runs) => summarizeRun(runs, ranges).consumed >= expected,
+      timeoutMs,
+    );
+    const summary = summarizeRun(runs, ranges);
+    await show(
+      new Report([
+        `Group ${groupId}: ${members.length} member${members.length === 1 ? "" : "s"} on ` +
+        `${ORDER_PARTITIONS} partitions, ${expected} new orders.`,
+        summaryTable(summary),
+        this.diagram(groupId, summary.members),
+        verdict(summary),
+      ]),
+    );
   }
 
   /**
@@ -246,12 +218,18 @@ export class Lab {
   async startMembers(
     groupId: string,
     names: string[],
-    options: { sessionTimeoutMs?: number } = {},
+    options: { sessionTimeoutMs?: number; extraArgs?: string[] } = {},
   ): Promise<MemberProcess[]> {
-    await this.#clearLeftovers([groupId]);
+    // This lab's other members stay: a group grows one cell at a time (lesson 3).
+    await this.clearLeftovers([groupId], this.#processes.filter((m) => !names.includes(m.name)));
+    // Members already in the group: the consumer cell's, and this lab's kept above.
+    const inKernel = await this.withAdmin(async (admin) =>
+      (await snapshotGroup(admin, groupId)).members.length
+    );
     const extraArgs = [
       "--session-timeout-ms",
       String(options.sessionTimeoutMs ?? LAB_TIMING.sessionTimeoutMs),
+      ...options.extraArgs ?? [],
     ];
     const started: MemberProcess[] = [];
     for (const name of names) {
@@ -265,379 +243,20 @@ export class Lab {
       started.push(member);
       this.#processes.push(member);
     }
-    await this.#withAdmin((admin) => this.#settle(admin, groupId, names.length));
+    await this.withAdmin((admin) => this.settle(admin, groupId, inKernel + names.length));
     await this.showGroup(groupId);
     return started;
   }
 
   /** The group as the coordinator sees it now: diagram and members. */
   async showGroup(groupId: string): Promise<void> {
-    const snapshot = await this.#withAdmin((admin) => snapshotGroup(admin, groupId));
+    const snapshot = await this.withAdmin((admin) => snapshotGroup(admin, groupId));
     await show(
       new Report([
         `Group ${groupId}: ${snapshot.state}, ${snapshot.members.length} member(s).`,
-        this.#snapshotDiagram(snapshot),
+        this.snapshotDiagram(snapshot),
       ]),
     );
-  }
-
-  /** Stops a member process as Ctrl+C does (it leaves the group), and times the rebalance. */
-  leave(member: MemberProcess): Promise<void> {
-    return this.#timeRebalance(
-      member,
-      "left the group (SIGTERM, like Ctrl+C)",
-      () => member.stop(),
-    );
-  }
-
-  /** Kills a member process (SIGKILL, no goodbye), and times the rebalance. */
-  crash(member: MemberProcess): Promise<void> {
-    return this.#timeRebalance(member, "was killed (SIGKILL)", () => member.kill());
-  }
-
-  async #timeRebalance(
-    member: MemberProcess,
-    what: string,
-    action: () => Promise<number>,
-  ): Promise<void> {
-    const groupId = await this.#groupOf(member);
-    return await this.#withAdmin(async (admin) => {
-      const remaining = (await snapshotGroup(admin, groupId)).members.length - 1;
-      const { ok, ms, before, after } = await timeRebalance(
-        admin,
-        groupId,
-        this.topic,
-        ORDER_PARTITIONS,
-        remaining,
-        action,
-      );
-      const names = this.#memberNames();
-      const line = ok
-        ? `${member.name} ${what}. ${
-          describeMoves(ownerChanges(before, after, this.topic), member.name, names)
-        } The group was Stable with every partition owned after ${(ms / 1000).toFixed(1)} s.`
-        : `${member.name} ${what}: the group had not settled after ${(ms / 1000).toFixed(1)} s.`;
-      await show(new Report([line, this.#snapshotDiagram(after)]));
-    });
-  }
-
-  async #groupOf(member: MemberProcess): Promise<string> {
-    const assigned = (await member.events()).find((e) => e.type === "assigned");
-    if (!assigned) throw new LabError(`${member.name} has not joined a group`);
-    return assigned.groupId;
-  }
-
-  /**
-   * Committed offset, log-end offset and lag per partition for each group,
-   * the columns of `kafka-consumer-groups.sh --describe`.
-   */
-  async offsets(groupIds: string[]): Promise<void> {
-    const snapshots = await this.#withAdmin((admin) =>
-      Promise.all(groupIds.map((g) => snapshotGroup(admin, g, [this.topic])))
-    );
-    await show(offsetsTable(snapshots));
-  }
-
-  /**
-   * Runs one member of `groupId` until the group has no lag on the topic
-   * (or the deadline), then stops it: the group has "caught up".
-   */
-  async catchUp(groupId: string, timeoutMs = 20_000): Promise<void> {
-    await this.#clearLeftovers([groupId]);
-    const member = await GroupMember.start({
-      brokers: this.brokers,
-      groupId,
-      name: "Catch-up member",
-      topic: this.topic,
-    });
-    try {
-      const { ok } = await this.#withAdmin((admin) =>
-        waitForGroup(admin, groupId, (s) => totalLag(s, this.topic) === 0, timeoutMs, {
-          topics: [this.topic],
-        })
-      );
-      await show(
-        new Report([
-          `${groupId} ${ok ? "caught up" : "did not catch up in time"}: ` +
-          `processed ${member.received.length} message(s) and committed.`,
-        ]),
-      );
-    } finally {
-      await member.stop();
-    }
-  }
-
-  /**
-   * At-least-once, shown: a member process processes `crashAfter` messages of
-   * `orders` new ones and crashes before committing; a second member then
-   * takes over from the last committed offsets and processes some of the same
-   * messages again. Reports each redelivered message.
-   */
-  async crashBeforeCommit(groupId: string, orders = 6, crashAfter = 4): Promise<void> {
-    await this.#clearLeftovers([groupId]);
-    const first = await spawnMember({
-      groupId,
-      name: "Consumer 1",
-      brokers: this.brokers,
-      topic: this.topic,
-      extraArgs: ["--crash-after", String(crashAfter), "--session-timeout-ms", "6000"],
-    });
-    this.#processes.push(first);
-    await this.#withAdmin((admin) => this.#settle(admin, groupId, 1));
-    const ranges = await this.#produceRanges(orders);
-    const exitCode = await first.exited;
-    const crashed = messagesOf(await first.events());
-    // The crashed member's session must expire before the group can move on.
-    const second = await GroupMember.start({
-      brokers: this.brokers,
-      groupId,
-      name: "Consumer 2",
-      topic: this.topic,
-    });
-    try {
-      const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
-      const firstSummary = summarizeRun([{ name: first.name, events: crashed }], ranges);
-      await second.waitFor(
-        () =>
-          summarizeRun([{ name: "x", events: [...crashed, ...second.received] }], ranges)
-            .consumed >=
-            expected,
-        LAB_TIMING.sessionTimeoutMs + 15_000,
-      );
-      // Every order seen is not enough: a redelivered one may sit on a partition
-      // the second member reads last. Lag 0 means it has processed, and
-      // committed, everything after the crash.
-      await this.#withAdmin((admin) =>
-        waitForGroup(admin, groupId, (s) => totalLag(s, this.topic) === 0, 15_000, {
-          topics: [this.topic],
-        })
-      );
-      const summary = summarizeRun([
-        { name: first.name, events: crashed },
-        { name: second.name, events: second.events },
-      ], ranges);
-      await show(
-        new Report([
-          `${first.name} processed ${firstSummary.consumed} of ${expected} orders, then crashed ` +
-          `(exit code ${exitCode}) before committing. ${second.name} took over from the last ` +
-          `committed offsets.`,
-          new Table(
-            ["PARTITION", "OFFSET", "PROCESSED BY"],
-            summary.duplicates.map((d) => [d.partition, d.offset, d.by.join(", then ")]),
-            `Redelivered messages: ${summary.duplicates.length}`,
-          ),
-          `Missing: ${summary.missing.length}. Every order was processed at least once; ` +
-          `${summary.duplicates.length} twice.`,
-        ]),
-      );
-    } finally {
-      await second.stop();
-    }
-  }
-
-  /**
-   * Moves `groupId`'s committed offsets on the topic to the earliest or the
-   * latest offset. Kafka only allows this while the group has no members.
-   */
-  async resetOffsets(groupId: string, to: "earliest" | "latest"): Promise<void> {
-    await this.#clearLeftovers([groupId]);
-    const plan = await this.#withAdmin((admin) => planReset(admin, groupId, this.topic, { to }));
-    await applyReset(this.brokers, groupId, this.topic, plan);
-    await this.offsets([groupId]);
-  }
-
-  /**
-   * The seed's example run for real, as `deno task demo` does: two member
-   * processes of `groupId` and the producer, their output interleaved, then
-   * the summary and the verdict.
-   */
-  async demo(groupId = "billing-group", orders = 10): Promise<void> {
-    await runDemo({
-      brokers: this.brokers,
-      startLocalBroker: false,
-      groupId,
-      topic: this.topic,
-      members: 2,
-      count: orders,
-      intervalMs: 100,
-    });
-    await flushOutput();
-  }
-
-  /**
-   * The seed's Python consumer (confluent-kafka, `python/consumer.py`) and a
-   * lab member in one group, both with Kafka's standard `assignor`: how they
-   * split the partitions and the orders, and who led (the first to join, which
-   * `leader` picks: the leader runs the assignor for everyone). With
-   * `assignor: "kafkajs"` the lab member offers only kafkajs's own
-   * `RoundRobinAssigner`, which the broker refuses next to a default Python
-   * member (its group uses `range`): the member's one-line explanation is shown.
-   */
-  async pythonAndTypeScript(
-    groupId: string,
-    assignor: "range" | "roundrobin" | "kafkajs",
-    { leader = "python", orders = POLYGLOT_ORDERS }: PolyglotOptions = {},
-  ): Promise<void> {
-    if (assignor !== "kafkajs") {
-      await this.#polyglotGroup(groupId, assignor, ["python"], orders, {
-        title: `assignor '${assignor}'`,
-        typescriptFirst: leader === "typescript",
-      });
-      return;
-    }
-    await this.#startAtEnd(groupId);
-    const python = await spawnPythonMember({
-      groupId,
-      name: TWIN_NAMES.python,
-      brokers: this.brokers,
-      topic: this.topic,
-    });
-    try {
-      await until(() => lastAssignment(python.lines) !== undefined, 30_000);
-      const refused = await this.#refusedMember(groupId);
-      await show(
-        `Python joined with its defaults (the group uses 'range'); ` +
-          `the lab member with --assignor kafkajs offered 'RoundRobinAssigner':`,
-        refused,
-      );
-    } finally {
-      await python.stop();
-    }
-  }
-
-  /**
-   * Three languages, one group: the seed's consumer in Python (confluent-kafka)
-   * and in Java (Kafka's own kafka-clients, `java/Consumer.java`) and a lab
-   * member, all with `assignor`, or by default each with its client's default
-   * assignors (they share `range`): with 3 partitions each owns one, and every
-   * order is consumed once.
-   */
-  async threeLanguages(
-    groupId: string,
-    assignor?: "range" | "roundrobin",
-    orders = POLYGLOT_ORDERS,
-  ): Promise<void> {
-    await this.#polyglotGroup(groupId, assignor, ["python", "java"], orders, {
-      title: `Python, Java and TypeScript with ${assignor ? `'${assignor}'` : "their defaults"}`,
-      typescriptFirst: false,
-    });
-  }
-
-  /**
-   * Starts the seed's consumer in each of `languages` and a lab member, all
-   * with `assignor` (when given; else each with its client's default
-   * assignors): the lab member first when `typescriptFirst` (it leads),
-   * else once the first of the others has joined (that one leads). Waits until
-   * the group has settled, produces `orders`, waits for them (20 s at most),
-   * stops everyone, and shows who led, owned and consumed what.
-   */
-  async #polyglotGroup(
-    groupId: string,
-    assignor: "range" | "roundrobin" | undefined,
-    languages: TwinLanguage[],
-    orders: number,
-    { title, typescriptFirst }: { title: string; typescriptFirst: boolean },
-  ): Promise<void> {
-    await this.#startAtEnd(groupId);
-    const members: { name: string; client: string; lines: string[] }[] = [];
-    const stops: (() => Promise<number>)[] = [];
-    const startTypescript = async () => {
-      const typescript = await spawnMember({
-        groupId,
-        name: "TypeScript member",
-        brokers: this.brokers,
-        topic: this.topic,
-        extraArgs: assignor ? ["--assignor", assignor] : [],
-      });
-      stops.push(typescript.stop);
-      members.push({
-        name: "TypeScript member",
-        client: "kafkajs + lab assignor",
-        lines: typescript.lines,
-      });
-    };
-    try {
-      // The first member to join leads the group; the lab member's start resolves once it
-      // has joined, the others' at once, so the first of them is waited for here.
-      if (typescriptFirst) await startTypescript();
-      for (const language of languages) {
-        const member = await TWINS[language].spawn({
-          groupId,
-          name: TWIN_NAMES[language],
-          brokers: this.brokers,
-          topic: this.topic,
-          assignor,
-        });
-        stops.push(member.stop);
-        members.push({
-          name: TWIN_NAMES[language],
-          client: TWINS[language].client,
-          lines: member.lines,
-        });
-        if (
-          members.length === 1 &&
-          !(await until(() => lastAssignment(member.lines) !== undefined, 30_000))
-        ) {
-          throw new LabError(
-            `the ${members[0].name} did not join within 30 s: ${
-              member.lines.at(-1) ?? "no output"
-            }`,
-          );
-        }
-      }
-      if (!typescriptFirst) await startTypescript();
-      const { protocol } = await this.#withAdmin((admin) =>
-        this.#settle(admin, groupId, members.length)
-      );
-      const leader = members[0].name;
-      const ranges = await this.#produceRanges(orders);
-      const expected = ranges.reduce((n, r) => n + r.to - r.from, 0);
-      const consumed = () => members.reduce((n, m) => n + messagesIn(m.lines).length, 0);
-      const complete = await until(() => consumed() >= expected, 20_000);
-      const owned = members.map((m) => ({ ...m, partitions: lastAssignment(m.lines) ?? [] }));
-      await show(
-        new Table(
-          ["MEMBER", "CLIENT", "ROLE", "PARTITIONS", "MESSAGES"],
-          owned.map((m) => [
-            m.name,
-            m.client,
-            m.name === leader ? `leader (ran ${protocol})` : "member",
-            m.partitions.join(", "),
-            messagesIn(m.lines).length,
-          ]),
-          `Group ${groupId}, ${title}: ${expected} new orders`,
-        ),
-        this.#diagram(groupId, owned),
-        ...(complete ? [] : [`(only ${consumed()} of ${expected} orders arrived within 20 s)`]),
-      );
-    } finally {
-      await Promise.all(stops.map((stop) => stop()));
-    }
-  }
-
-  /** Starts the group at the end of the topic: only this experiment's orders count. */
-  async #startAtEnd(groupId: string): Promise<void> {
-    const plan = await this.#withAdmin((admin) =>
-      planReset(admin, groupId, this.topic, { to: "latest" })
-    );
-    await applyReset(this.brokers, groupId, this.topic, plan);
-  }
-
-  /** Starts a member with `--assignor kafkajs`, which the broker refuses; returns its error line. */
-  async #refusedMember(groupId: string): Promise<string> {
-    try {
-      const member = await spawnMember({
-        groupId,
-        name: "TypeScript member",
-        brokers: this.brokers,
-        topic: this.topic,
-        extraArgs: ["--assignor", "kafkajs"],
-      }, 15_000);
-      await member.stop();
-      return "(the broker accepted it)";
-    } catch (error) {
-      return (error as Error).message.replace(/^TypeScript member exited: /, "");
-    }
   }
 
   /** Stops every member process this lab started (and still running). */
@@ -651,11 +270,12 @@ export class Lab {
   /**
    * Every experiment starts here: member processes of its groups still
    * running from an earlier run (a cell run twice, a kernel restarted while a
-   * lesson's members ran) are stopped, and the lesson says so.
+   * lesson's members ran) are stopped, and the lesson says so; `keep` are
+   * this lab's members that stay.
    */
-  async #clearLeftovers(groupIds: string[]): Promise<void> {
+  protected async clearLeftovers(groupIds: string[], keep: MemberProcess[] = []): Promise<void> {
     for (const groupId of groupIds) {
-      const stopped = await stopLeftoverMembers(groupId);
+      const stopped = await stopLeftoverMembers(groupId, undefined, keep.map((m) => m.pid));
       this.#processes = this.#processes.filter((m) =>
         !stopped.includes(`${m.name} (pid ${m.pid})`)
       );
@@ -667,7 +287,11 @@ export class Lab {
     }
   }
 
-  async #settle(admin: Admin, groupId: string, members: number): Promise<GroupSnapshot> {
+  /**
+   * Waits until `groupId` is Stable with `members` members and every partition
+   * of the topic owned; throws a {@linkcode LabError} after 30 s.
+   */
+  protected async settle(admin: Admin, groupId: string, members: number): Promise<GroupSnapshot> {
     const { ok, snapshot } = await waitForGroup(
       admin,
       groupId,
@@ -680,8 +304,9 @@ export class Lab {
     return snapshot;
   }
 
-  async #produceRanges(count: number): Promise<OffsetRange[]> {
-    return await this.#withAdmin(async (admin) => {
+  /** Produces the next `count` orders; resolves to the offsets they took, by partition. */
+  protected async produceRanges(count: number): Promise<OffsetRange[]> {
+    return await this.withAdmin(async (admin) => {
       const before = await logEndOffsets(admin, this.topic);
       await produceOrders({
         brokers: this.brokers,
@@ -696,15 +321,18 @@ export class Lab {
     });
   }
 
-  /** Client id to name of the member processes this lab started: `consumer-1` → `Consumer 1`. */
-  #memberNames(): Map<string, string> {
-    return new Map(this.#processes.map((m) => [clientIdFor(m.name), m.name]));
+  /** Client id to name of the members this lab started: `consumer-1` → `Consumer 1`. */
+  protected memberNames(): Map<string, string> {
+    return new Map([
+      ...this.#kernelMembers,
+      ...this.#processes.map((m) => [clientIdFor(m.name), m.name] as const),
+    ]);
   }
 
   /** The coordinator's view as a diagram, members by the names the cells gave them. */
-  #snapshotDiagram(snapshot: GroupSnapshot): AssignmentDiagram {
-    const names = this.#memberNames();
-    return this.#diagram(
+  protected snapshotDiagram(snapshot: GroupSnapshot): AssignmentDiagram {
+    const names = this.memberNames();
+    return this.diagram(
       snapshot.groupId,
       snapshot.members
         .map((m) => ({
@@ -715,7 +343,8 @@ export class Lab {
     );
   }
 
-  #diagram(groupId: string, members: { name: string; partitions: number[] }[]) {
+  /** The diagram of `groupId` on the topic: which member owns which partition. */
+  protected diagram(groupId: string, members: { name: string; partitions: number[] }[]) {
     return new AssignmentDiagram({
       topic: this.topic,
       partitionCount: ORDER_PARTITIONS,
@@ -723,83 +352,4 @@ export class Lab {
       members,
     });
   }
-}
-
-/** A partition whose owner changed in a rebalance (client ids; undefined: nobody). */
-export interface OwnerChange {
-  partition: number;
-  from?: string;
-  to?: string;
-}
-
-/**
- * The partitions of `topic` whose owner differs between two snapshots of a
- * group, with their owners' client ids before and after, by partition.
- *
- * @example
- * ```ts
- * ownerChanges(before, after, "order-events"); // [{ partition: 0, from: "consumer-1", to: "consumer-3" }]
- * ```
- */
-export function ownerChanges(
-  before: GroupSnapshot,
-  after: GroupSnapshot,
-  topic: string,
-): OwnerChange[] {
-  const owners = (snapshot: GroupSnapshot) =>
-    new Map(
-      snapshot.members.flatMap((m) => (m.assignment[topic] ?? []).map((p) => [p, m.clientId])),
-    );
-  const [was, is] = [owners(before), owners(after)];
-  return [...new Set([...was.keys(), ...is.keys()])].sort((a, b) => a - b)
-    .filter((p) => was.get(p) !== is.get(p))
-    .map((partition) => ({ partition, from: was.get(partition), to: is.get(partition) }));
-}
-
-/**
- * Says which partitions moved when `leaver` went, as the diagram shows them:
- * the leaver's, and any other that changed owner too (an eager rebalance, as
- * with kafkajs's round-robin or Kafka's range, deals every partition out
- * again). `names` turns client ids into the names the lesson uses.
- *
- * @example
- * ```ts
- * describeMoves([{ partition: 0, from: "consumer-1", to: "consumer-2" }], "Consumer 1",
- *   new Map([["consumer-1", "Consumer 1"], ["consumer-2", "Consumer 2"]]));
- * // "Partition 0 moved: Consumer 1 → Consumer 2."
- * ```
- */
-export function describeMoves(
-  changes: OwnerChange[],
-  leaver: string,
-  names: Map<string, string>,
-): string {
-  const name = (clientId?: string) => clientId ? names.get(clientId) ?? clientId : "nobody";
-  if (changes.length === 0) return "No partition changed owner.";
-  const moves = changes.map((c) => `${c.partition}: ${name(c.from)} → ${name(c.to)}`);
-  const others = changes.filter((c) => name(c.from) !== leaver).map((c) => c.partition);
-  const plural = changes.length === 1 ? "Partition" : "Partitions";
-  return `${plural} ${moves.join(", ")} moved.` +
-    (others.length === 0
-      ? ""
-      : ` ${others.length === 1 ? "Partition" : "Partitions"} ${others.join(", ")} ${
-        others.length === 1 ? "was" : "were"
-      } not ${leaver}'s and moved too: at a rebalance the group's assignor deals every partition ` +
-        `out again, so a member going can move more than its own partitions.`);
-}
-
-/**
- * Where each produced order landed: KEY, ORDER, PARTITION, OFFSET.
- *
- * @example
- * ```ts
- * producedTable(await produceOrders({ brokers: ["localhost:9092"], count: 3, intervalMs: 0 }));
- * ```
- */
-export function producedTable(sent: ProducedOrder[]): Table {
-  return new Table(
-    ["KEY", "ORDER", "PARTITION", "OFFSET"],
-    sent.map((s) => [s.key, s.value, s.partition, s.offset]),
-    `Produced ${sent.length} orders`,
-  );
 }

@@ -1,7 +1,7 @@
 /**
  * The lab's expected failures: a message a learner can act on and the exit
  * code that goes with it. Every layer throws them; only the CLI layer
- * (`lib/cli.ts`'s `runMain`) turns them into one line on stderr and an exit.
+ * (`lib/cli/`'s `runMain`) turns them into one line on stderr and an exit.
  *
  * @module
  */

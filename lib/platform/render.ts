@@ -91,6 +91,59 @@ export class Table {
   }
 }
 
+/**
+ * A table that grows in place, for a notebook: ONE output, created in the cell
+ * that makes the table and updated through its display id, so rows added by a
+ * callback after that cell ended still land in it (a `console.log` from a
+ * callback goes to whichever cell runs next, or is lost). Outside a notebook
+ * it keeps its rows and shows nothing.
+ *
+ * @example
+ * ```ts
+ * const table = new LiveTable(["PARTITION", "OFFSET"], "Consumer 1");
+ * table.add([0, 5]);
+ * ```
+ */
+export class LiveTable {
+  readonly rows: Cell[][] = [];
+  #id = `live-${crypto.randomUUID()}`;
+  #pending: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(readonly columns: string[], public title: string) {
+    this.#render(false);
+  }
+
+  /** Adds a row; the output is redrawn at most 20 times a second. */
+  add(row: Cell[]): void {
+    this.rows.push(row);
+    this.refresh();
+  }
+
+  /** Redraws the output soon, e.g. after a new title. */
+  refresh(): void {
+    if (notebook()) this.#pending ??= setTimeout(() => this.#render(true), 50);
+  }
+
+  /**
+   * Redraws the output now. Call it from a later cell that reports on the
+   * table: an update sent between two cells may be dropped by a headless run
+   * (nbconvert), one sent while a cell runs never is.
+   */
+  redraw(): void {
+    clearTimeout(this.#pending);
+    this.#render(true);
+  }
+
+  #render(update: boolean) {
+    this.#pending = undefined;
+    const table = new Table(this.columns, this.rows, this.title);
+    notebook()?.display(
+      { "text/plain": table.toString(), "text/html": table.toHTML() },
+      { raw: true, display_id: this.#id, update },
+    );
+  }
+}
+
 /** Who owns what: one model for the ASCII picture and the SVG diagram. */
 export interface AssignmentModel {
   topic: string;

@@ -651,7 +651,11 @@ export function machineSummary(): string {
 
 /** What a Jupyter kernel offers for showing rich output (Deno's `Deno.jupyter`). */
 export interface NotebookApi {
-  display(value: unknown, options?: { raw?: boolean }): Promise<void>;
+  /** `display_id` names an output; `update: true` replaces that output's content in place. */
+  display(
+    value: unknown,
+    options?: { raw?: boolean; display_id?: string; update?: boolean },
+  ): Promise<void>;
 }
 
 /**

@@ -9,7 +9,9 @@
  * given `--assignor range|roundrobin`; by default every member, the lab's
  * too, offers Kafka's `range`, so defaults share a group.
  * Both twins take the same flags; only how each is started differs (a
- * {@linkcode MemberLauncher}).
+ * {@linkcode MemberLauncher}). The Java twin has a share-group member too
+ * (`java/ShareConsumer.java`, KafkaShareConsumer), whose lines add each
+ * record's offset, delivery count and acknowledgement.
  *
  * @module
  */
@@ -32,6 +34,8 @@ export const PYTHON_CONSUMER = `${ROOT}python/consumer.py`;
 export const VENV_PYTHON = `${ROOT}.venv/bin/python`;
 /** The seed's consumer in Java, run as a single-file program: `java/Consumer.java`. */
 export const JAVA_CONSUMER = `${ROOT}java/Consumer.java`;
+/** A share group's member in Java (KafkaShareConsumer): `java/ShareConsumer.java`. */
+export const JAVA_SHARE_CONSUMER = `${ROOT}java/ShareConsumer.java`;
 
 /** Options for {@linkcode spawnPythonMember} and {@linkcode spawnJavaMember}. */
 export interface PolyglotMemberOptions {
@@ -59,6 +63,8 @@ export interface PolyglotMember {
   exited: Promise<number>;
   /** SIGTERM: the consumer closes and leaves the group cleanly. */
   stop(): Promise<number>;
+  /** SIGKILL: a crash, no goodbye (a share member's locked records wait for their lock time). */
+  kill(): Promise<number>;
 }
 
 /**
@@ -113,6 +119,10 @@ export function spawnPolyglotMember(
       child.kill("SIGTERM");
       return child.exited;
     },
+    kill: () => {
+      child.kill("SIGKILL");
+      return child.exited;
+    },
   };
 }
 
@@ -150,8 +160,9 @@ const JAVA_MEMBER_JVM = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"];
 let javaLauncher: Promise<MemberLauncher> | undefined;
 
 /**
- * How `java/Consumer.java` is started: Java 17+ (found as the broker finds
- * it), a full JDK (single-file programs are compiled in memory by its
+ * How a Java member (`java/Consumer.java` by default, or `program`, e.g.
+ * {@linkcode JAVA_SHARE_CONSUMER}) is started: Java 17+ (found as the broker
+ * finds it), a full JDK (single-file programs are compiled in memory by its
  * `jdk.compiler`), Kafka's jars in `kafka/libs`. Checked once per process;
  * a failed check is repeated next time (the learner may have fixed it).
  *
@@ -160,14 +171,16 @@ let javaLauncher: Promise<MemberLauncher> | undefined;
  * const { command, args } = await javaMemberLauncher(); // "/usr/bin/java", [..., "java/Consumer.java"]
  * ```
  */
-export function javaMemberLauncher(): Promise<MemberLauncher> {
+export async function javaMemberLauncher(program = JAVA_CONSUMER): Promise<MemberLauncher> {
   javaLauncher ??= findJavaLauncher().catch((error) => {
     javaLauncher = undefined;
     throw error;
   });
-  return javaLauncher;
+  const launcher = await javaLauncher;
+  return { ...launcher, args: [...launcher.args, program] };
 }
 
+/** The Java command and its arguments before the program's file. */
 async function findJavaLauncher(): Promise<MemberLauncher> {
   let java: string;
   try {
@@ -175,7 +188,7 @@ async function findJavaLauncher(): Promise<MemberLauncher> {
   } catch (error) {
     const old = /, but (.+) is Java (\d+)/.exec((error as Error).message);
     throw new LabError(
-      `java/Consumer.java needs a JDK 17+ ${
+      `the Java members (java/*.java) need a JDK 17+ ${
         old ? `(${old[1]} is Java ${old[2]})` : "and found none"
       }: ` +
         "install one (e.g. `apt install openjdk-17-jdk-headless`) and put its java on PATH or " +
@@ -186,21 +199,21 @@ async function findJavaLauncher(): Promise<MemberLauncher> {
   const jars = await listFiles(libs).catch(() => []);
   if (!jars.some((j) => /^kafka-clients-.*\.jar$/.test(j))) {
     throw new LabError(
-      `java/Consumer.java runs on Kafka's jars, which are not in ${libs}: ` +
+      `the Java members (java/*.java) run on Kafka's jars, which are not in ${libs}: ` +
         "run `deno task broker fetch` (once, ~55 MB from Maven Central)",
     );
   }
   const { stdout: modules } = await runCommand(java, ["--list-modules"]);
   if (!/^jdk\.compiler@/m.test(modules)) {
     throw new LabError(
-      `java/Consumer.java runs as a single-file program, which needs a full JDK ` +
+      `the Java members (java/*.java) run as single-file programs, which need a full JDK ` +
         `(the jdk.compiler module), and ${java} has none: install one ` +
         "(e.g. `apt install openjdk-17-jdk-headless`) and set JAVA_HOME to it",
     );
   }
   return {
     command: java,
-    args: [...JAVA_MEMBER_JVM, "-cp", `${libs}/*`, JAVA_CONSUMER],
+    args: [...JAVA_MEMBER_JVM, "-cp", `${libs}/*`],
     env: {},
     missing: `${java} could not be started: install Java 17+ or set JAVA_HOME`,
   };
@@ -223,42 +236,95 @@ export async function spawnJavaMember(options: PolyglotMemberOptions): Promise<P
 }
 
 /**
+ * Starts `java/ShareConsumer.java`, a member of the share group `groupId`
+ * (KafkaShareConsumer, explicit acknowledgement). Resolves once the process
+ * is started; a share member prints no assignment: watch `lines` (or use
+ * {@linkcode deliveriesIn}) for its records. `extraArgs` says what it does
+ * with them (`--release-key 3`, `--reject-key 4`, `--ack release`,
+ * `--process-ms 200`, `--crash-after 2`).
+ *
+ * @example
+ * ```ts
+ * const share = await spawnJavaShareMember({ groupId: "billing-share-group", name: "Share 1",
+ *   brokers: ["localhost:9092"], extraArgs: ["--release-key", "3"] });
+ * await share.stop();
+ * ```
+ */
+export async function spawnJavaShareMember(
+  options: PolyglotMemberOptions,
+): Promise<PolyglotMember> {
+  return spawnPolyglotMember(await javaMemberLauncher(JAVA_SHARE_CONSUMER), options);
+}
+
+/**
  * The seed's consumer in each language besides TypeScript: how to start it,
- * and the client library it runs on.
+ * and the client library it runs on; Java also has a share-group member
+ * (`spawnShare`).
  *
  * @example
  * ```ts
  * const java = await TWINS.java.spawn({ groupId: "billing-group", name: "Java 1",
  *   brokers: ["localhost:9092"], assignor: "roundrobin" });
  * TWINS.java.client; // "kafka-clients (Java)"
+ * const share = await TWINS.java.spawnShare({ groupId: "billing-share-group", name: "Share 1",
+ *   brokers: ["localhost:9092"] });
  * ```
  */
 export const TWINS = {
   python: { client: "confluent-kafka (librdkafka)", spawn: spawnPythonMember },
-  java: { client: "kafka-clients (Java)", spawn: spawnJavaMember },
+  java: {
+    client: "kafka-clients (Java)",
+    spawn: spawnJavaMember,
+    spawnShare: spawnJavaShareMember,
+  },
 } as const;
 
 /** A language {@linkcode TWINS} has the seed's consumer in. */
 export type TwinLanguage = keyof typeof TWINS;
 
+/** How a share group's member acknowledged a record. */
+export type Acknowledgement = "accept" | "release" | "reject";
+
+/** What a share member's message line adds: the record's offset, delivery count, acknowledgement. */
+export interface ShareDelivery {
+  offset: number;
+  /** 1 on the first delivery, 2 on the first redelivery... */
+  deliveryCount: number;
+  ack: Acknowledgement;
+}
+
 /** What one printed line says, if it is a member's assignment or message line. */
 export type MemberLine =
   | { type: "assigned"; member: string; partitions: number[] }
-  | { type: "message"; member: string; value: string; partition: number };
+  | { type: "message"; member: string; value: string; partition: number; share?: ShareDelivery };
 
 /**
- * Reads a line any of the lab's members prints (TypeScript, Python or Java).
+ * Reads a line any of the lab's members prints (TypeScript, Python or Java,
+ * a share member's too).
  *
  * @example
  * ```ts
  * parseMemberLine("Py 1 got message: {\"order_id\":\"1\"} from partition 2");
  * // { type: "message", member: "Py 1", value: "{\"order_id\":\"1\"}", partition: 2 }
+ * parseMemberLine("S 1 got message: {} from partition 2 (offset 7, delivery 2): release").share;
+ * // { offset: 7, deliveryCount: 2, ack: "release" }
  * ```
  */
 export function parseMemberLine(line: string): MemberLine | undefined {
-  const message = /^(.+?) got message: (.*) from partition (\d+)$/.exec(line);
+  const message =
+    /^(.+?) got message: (.*) from partition (\d+)(?: \(offset (\d+), delivery (\d+)\): (accept|release|reject))?$/
+      .exec(line);
   if (message) {
-    return { type: "message", member: message[1], value: message[2], partition: +message[3] };
+    const [, member, value, partition, offset, deliveryCount, ack] = message;
+    return {
+      type: "message",
+      member,
+      value,
+      partition: +partition,
+      ...(ack && {
+        share: { offset: +offset, deliveryCount: +deliveryCount, ack: ack as Acknowledgement },
+      }),
+    };
   }
   const assigned = /^(.+?) assigned: (?:none \(idle\)|partitions? ([\d, ]+))/.exec(line);
   if (assigned) {
@@ -299,6 +365,36 @@ export function messagesIn(lines: string[]): { partition: number; orderId: strin
   return lines.map(parseMemberLine).flatMap((p) =>
     p?.type === "message"
       ? [{ partition: p.partition, orderId: String(JSON.parse(p.value).order_id) }]
+      : []
+  );
+}
+
+/** One record as a share member printed it. */
+export interface ShareRecord extends ShareDelivery {
+  member: string;
+  partition: number;
+  orderId: string;
+}
+
+/**
+ * Every record share members printed (any number of members' lines, in any
+ * order), with its partition, offset, delivery count and acknowledgement.
+ *
+ * @example
+ * ```ts
+ * deliveriesIn(['S 1 got message: {"order_id":"1003"} from partition 0 (offset 1, delivery 2): accept']);
+ * // [{ member: "S 1", partition: 0, orderId: "1003", offset: 1, deliveryCount: 2, ack: "accept" }]
+ * ```
+ */
+export function deliveriesIn(lines: string[]): ShareRecord[] {
+  return lines.map(parseMemberLine).flatMap((p) =>
+    p?.type === "message" && p.share
+      ? [{
+        member: p.member,
+        partition: p.partition,
+        orderId: String(JSON.parse(p.value).order_id),
+        ...p.share,
+      }]
       : []
   );
 }

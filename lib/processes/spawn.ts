@@ -149,7 +149,8 @@ async function noteRunning(groupId: string, member: RunningMember, exited: Promi
  * earlier run: a cell run twice, or a kernel that still runs (a stuck one, or
  * another notebook's). They get SIGTERM, as with Ctrl+C, and leave the group;
  * one still running after `timeoutMs` gets SIGKILL. A pid is only signalled
- * when its command line is still that member's. Resolves with
+ * when its command line is still that member's, and never when it is in
+ * `keep` (members the caller still uses). Resolves with
  * `"<name> (pid <pid>)"` for each member stopped.
  *
  * @example
@@ -157,7 +158,11 @@ async function noteRunning(groupId: string, member: RunningMember, exited: Promi
  * await stopLeftoverMembers("billing-group"); // ["Consumer 1 (pid 4242)"]
  * ```
  */
-export async function stopLeftoverMembers(groupId: string, timeoutMs = 10_000): Promise<string[]> {
+export async function stopLeftoverMembers(
+  groupId: string,
+  timeoutMs = 10_000,
+  keep: number[] = [],
+): Promise<string[]> {
   const dir = processesDir(groupId);
   const files = await listFiles(dir).catch((error) => {
     if (isNotFound(error)) return [];
@@ -167,6 +172,7 @@ export async function stopLeftoverMembers(groupId: string, timeoutMs = 10_000): 
   for (const file of files) {
     const member = await readTextFile(`${dir}/${file}`)
       .then((text) => JSON.parse(text) as RunningMember, () => undefined);
+    if (member && keep.includes(member.pid)) continue;
     const command = member && await processCommandLine(member.pid);
     if (command?.includes(`${SCRIPTS}consumer.ts`) && command.includes(`--name ${member!.name}`)) {
       killProcess(member!.pid, "SIGTERM");

@@ -14,13 +14,14 @@
  *
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
-import { LabError, UsageError } from "./platform/errors.ts";
-import { denoExecutable, env, exit, invocation } from "./platform/runtime.ts";
+import { LabError, UsageError } from "../platform/errors.ts";
+import { denoExecutable, env, exit, invocation } from "../platform/runtime.ts";
 
 // Scripts take all their command-line plumbing from here, errors included.
-export { LabError, UsageError } from "./platform/errors.ts";
-export { intFlag } from "./platform/input.ts";
+export { LabError, UsageError } from "../platform/errors.ts";
+export { intFlag } from "../platform/input.ts";
 
 /** Description of one flag: its type, default and help line. */
 export interface FlagSpec {
@@ -169,15 +170,35 @@ export async function runMain(main: () => Promise<void | number>): Promise<never
     const code = await main();
     exit(typeof code === "number" ? code : 0);
   } catch (error) {
-    if (error instanceof LabError) {
-      console.error(`error: ${error.message}`);
-      exit(error.exitCode);
-    }
-    if (env("LAB_DEBUG")) console.error(error);
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`error: ${message} (set LAB_DEBUG=1 for details)`);
-    exit(1);
+    failWith(error);
   }
+}
+
+/**
+ * For a script that runs at the top level, as the seed's do: from now on an
+ * error nobody catches ends the process as in {@linkcode runMain}, in one line.
+ *
+ * @example
+ * ```ts
+ * exitOnUncaughtError();
+ * await consumer.connect(); // a refused connection: "error: ..." and exit code 1
+ * ```
+ */
+export function exitOnUncaughtError(): void {
+  process.on("uncaughtException", failWith);
+  process.on("unhandledRejection", failWith);
+}
+
+/** Prints `error` in one line on stderr and exits with its exit code (1 unless a LabError says). */
+function failWith(error: unknown): never {
+  if (error instanceof LabError) {
+    console.error(`error: ${error.message}`);
+    exit(error.exitCode);
+  }
+  if (env("LAB_DEBUG")) console.error(error);
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`error: ${message} (set LAB_DEBUG=1 for details)`);
+  exit(1);
 }
 
 /**
