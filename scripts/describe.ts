@@ -19,10 +19,17 @@ import {
   membersTable,
   offsetsTable,
   sampleGroups,
+  shareOffsetsTable,
   stateTable,
 } from "../lib/inspect/describe.ts";
+import { groupApisFor, type GroupSnapshot } from "../lib/inspect/groups.ts";
 import { Table } from "../lib/platform/render.ts";
 import { args } from "../lib/platform/runtime.ts";
+
+/** How Kafka's tools name a group: share groups are not consumer groups. */
+function groupNoun(snapshot: GroupSnapshot): string {
+  return snapshot.type === "share" ? "Share group" : "Consumer group";
+}
 
 await runMain(async () => {
   const { values } = parseFlags(args(), "deno task describe", {
@@ -50,15 +57,22 @@ await runMain(async () => {
   const admin = createKafka({ brokers, clientId: "lab-describe" }).admin();
   await admin.connect();
   try {
-    const { groups } = await admin.listGroups();
+    const groups = await (await groupApisFor(admin)).listGroups();
     if (values.list) {
       console.log(
-        String(new Table(["GROUP", "TYPE"], groups.map((g) => [g.groupId, g.protocolType]).sort())),
+        String(
+          new Table(
+            ["GROUP", "TYPE", "PROTOCOL", "STATE"],
+            groups.map((g) => [g.groupId, g.type, g.protocolType, g.state]),
+          ),
+        ),
       );
       return;
     }
     const groupIds = values["all-groups"]
-      ? groups.filter((g) => g.protocolType === "consumer").map((g) => g.groupId).sort()
+      ? groups.filter((g) => g.protocolType === "consumer" || g.type === "share").map((g) =>
+        g.groupId
+      )
       : [groupFlag("--group", values.group)];
     const { snapshots, tracker } = await sampleGroups(
       admin,
@@ -66,21 +80,30 @@ await runMain(async () => {
       values.members || values.state ? 1 : samples,
       intervalMs,
     );
-    if (values.state) {
-      console.log(String(stateTable(snapshots, await coordinatorOf(admin))));
-      return;
-    }
-    for (const snapshot of snapshots.filter((s) => s.members.length === 0)) {
-      console.log(`Consumer group '${snapshot.groupId}' has no active members.`);
-    }
-    if (values.members) {
-      console.log(String(membersTable(snapshots)));
-      return;
-    }
-    console.log(String(offsetsTable(snapshots, samples > 1 ? tracker : undefined)));
-    if (!values["no-diagram"]) {
-      for (const snapshot of snapshots) {
-        for (const diagram of await groupDiagrams(admin, snapshot)) console.log(`\n${diagram}`);
+    // Kafka's tools print each type of group with its own columns.
+    const byType = Map.groupBy(snapshots, (s) => s.type ?? "classic");
+    const coordinator = values.state ? await coordinatorOf(admin) : "";
+    for (const [type, ofType] of byType) {
+      if (values.state) {
+        console.log(String(stateTable(ofType, coordinator)));
+        continue;
+      }
+      for (const snapshot of ofType.filter((s) => s.members.length === 0)) {
+        console.log(`${groupNoun(snapshot)} '${snapshot.groupId}' has no active members.`);
+      }
+      if (values.members) {
+        console.log(String(membersTable(ofType)));
+        continue;
+      }
+      if (type === "share") {
+        console.log(String(shareOffsetsTable(ofType)));
+        continue;
+      }
+      console.log(String(offsetsTable(ofType, samples > 1 ? tracker : undefined)));
+      if (!values["no-diagram"]) {
+        for (const snapshot of ofType) {
+          for (const diagram of await groupDiagrams(admin, snapshot)) console.log(`\n${diagram}`);
+        }
       }
     }
   } finally {

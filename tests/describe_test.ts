@@ -1,6 +1,19 @@
 import { brokerPaths, findJava, javaArgs } from "../lib/kafka/broker.ts";
-import { offsetsTable } from "../lib/inspect/describe.ts";
-import { snapshotGroup, waitForGroup } from "../lib/inspect/groups.ts";
+import {
+  Consumer,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+  stringDeserializers,
+} from "@platformatic/kafka";
+import {
+  coordinatorOf,
+  membersTable,
+  offsetsTable,
+  shareOffsetsTable,
+  stateTable,
+} from "../lib/inspect/describe.ts";
+import { groupApisFor, snapshotGroup, waitForGroup } from "../lib/inspect/groups.ts";
+import { GroupWatch } from "../lib/inspect/watch.ts";
 import { GroupMember, waitForMembers } from "../lib/kafka/member.ts";
 import { produceOrders } from "../lib/kafka/producer.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
@@ -112,5 +125,202 @@ Deno.test("describe --members and --state agree with Kafka's tool", async () => 
     ]);
   } finally {
     await Promise.all(members.map((m) => m.stop()));
+  }
+});
+
+/** Runs one of Kafka's tools (`ConsumerGroupCommand`, `ShareGroupCommand`) and returns its stdout. */
+async function kafkaTool(tool: string, args: string[]): Promise<string> {
+  const brokers = await testBrokers();
+  const out = await new Deno.Command(await findJava(), {
+    args: javaArgs(brokerPaths(), `org.apache.kafka.tools.consumer.group.${tool}`, [
+      "--bootstrap-server",
+      brokers.join(","),
+      ...args,
+    ]),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertTrue(out.success, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Our table and Kafka's, as rows of the columns both have, sorted. */
+function sameColumns(ours: string, theirs: string, columns: string[]) {
+  const pick = (text: string) =>
+    parseColumns(text, "GROUP").map((r) => columns.map((c) => `${c}=${r[c]}`).join(" ")).sort();
+  assertEquals(pick(ours), pick(theirs));
+}
+
+/** Consumers that speak KIP-848's consumer protocol, through @platformatic/kafka. */
+async function consumerProtocolMembers(groupId: string, topic: string, names: string[]) {
+  const brokers = await testBrokers();
+  const consumers = names.map((clientId) =>
+    new Consumer({
+      clientId,
+      groupId,
+      bootstrapBrokers: brokers,
+      groupProtocol: "consumer",
+      deserializers: stringDeserializers,
+    })
+  );
+  for (const consumer of consumers) {
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: MessagesStreamModes.COMMITTED,
+      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+    });
+    stream.on("data", () => {});
+  }
+  return { close: () => Promise.all(consumers.map((c) => c.close(true))) };
+}
+
+Deno.test("describe shows a consumer-protocol group as Kafka's tool does, epochs included", async () => {
+  const brokers = await testBrokers();
+  const topic = await freshTopic();
+  const groupId = uniqueName("kip848-group");
+  await produceOrders({ brokers, topic, count: 6, intervalMs: 0 });
+  const members = await consumerProtocolMembers(groupId, topic, ["new-1", "new-2"]);
+  try {
+    await withAdmin(async (admin) => {
+      const { ok, snapshot } = await waitForGroup(
+        admin,
+        groupId,
+        (s) =>
+          s.state === "Stable" && s.members.length === 2 &&
+          s.partitions.length === 3 && s.partitions.every((p) => p.lag === 0),
+        20_000,
+      );
+      assertTrue(ok, `group did not settle: ${JSON.stringify(snapshot)}`);
+      assertEquals(snapshot.type, "consumer");
+      sameColumns(
+        String(offsetsTable([snapshot])),
+        await kafkaTool("ConsumerGroupCommand", ["--describe", "--group", groupId]),
+        [
+          "TOPIC",
+          "PARTITION",
+          "CURRENT-OFFSET",
+          "LOG-END-OFFSET",
+          "LAG",
+          "CONSUMER-ID",
+          "CLIENT-ID",
+        ],
+      );
+      sameColumns(
+        String(membersTable([snapshot])),
+        await kafkaTool("ConsumerGroupCommand", [
+          "--describe",
+          "--group",
+          groupId,
+          "--members",
+          "--verbose",
+        ]),
+        [
+          "CONSUMER-ID",
+          "CLIENT-ID",
+          "#PARTITIONS",
+          "CURRENT-EPOCH",
+          "CURRENT-ASSIGNMENT",
+          "TARGET-EPOCH",
+          "TARGET-ASSIGNMENT",
+        ],
+      );
+      sameColumns(
+        String(stateTable([snapshot], await coordinatorOf(admin))),
+        await kafkaTool("ConsumerGroupCommand", [
+          "--describe",
+          "--group",
+          groupId,
+          "--state",
+          "--verbose",
+        ]),
+        ["ASSIGNMENT-STRATEGY", "STATE", "GROUP-EPOCH", "TARGET-ASSIGNMENT-EPOCH", "#MEMBERS"],
+      );
+      const listed = (await (await groupApisFor(admin)).listGroups()).find((g) =>
+        g.groupId === groupId
+      );
+      assertEquals(listed?.type, "consumer");
+
+      const watch = new GroupWatch(admin, { groupId });
+      const watched = await watch.poll();
+      assertEquals([watched.state, watched.members.length], ["Stable", 2]);
+      const frame = await watch.frame();
+      assertTrue(frame.includes("new-1") && frame.includes("new-2"), frame);
+      assertTrue(!frame.includes("Dead"), frame);
+    });
+  } finally {
+    await members.close();
+  }
+});
+
+Deno.test("describe shows a share group as Kafka's kafka-share-groups.sh does", async () => {
+  const brokers = await testBrokers();
+  const topic = await freshTopic();
+  const groupId = uniqueName("share-group");
+  const consumer = new Deno.Command(await findJava(), {
+    args: javaArgs(brokerPaths(), "org.apache.kafka.tools.consumer.ConsoleShareConsumer", [
+      "--bootstrap-server",
+      brokers.join(","),
+      "--topic",
+      topic,
+      "--group",
+      groupId,
+    ]),
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await withAdmin(async (admin) => {
+      assertTrue(
+        (await waitForGroup(admin, groupId, (s) => s.members.length === 1, 30_000)).ok,
+        "the share consumer did not join",
+      );
+      // A new share group starts at the latest offset, set when its consumer first fetches
+      // from a partition: produce until every partition with records has a start offset.
+      let settled: Awaited<ReturnType<typeof waitForGroup>> | undefined;
+      for (let round = 0; round < 10 && !settled?.ok; round++) {
+        await produceOrders({ brokers, topic, count: 3, intervalMs: 0 });
+        settled = await waitForGroup(
+          admin,
+          groupId,
+          (s) =>
+            s.partitions.length === 3 &&
+            s.partitions.every((p) => p.logEndOffset === 0 || p.lag === 0),
+          3_000,
+        );
+      }
+      const { ok, snapshot } = settled!;
+      assertTrue(ok, `share group did not catch up: ${JSON.stringify(snapshot)}`);
+      assertEquals(snapshot.type, "share");
+      sameColumns(
+        String(shareOffsetsTable([snapshot])),
+        await kafkaTool("ShareGroupCommand", ["--describe", "--group", groupId]),
+        ["TOPIC", "PARTITION", "START-OFFSET", "LAG"],
+      );
+      sameColumns(
+        String(membersTable([snapshot])),
+        await kafkaTool("ShareGroupCommand", [
+          "--describe",
+          "--group",
+          groupId,
+          "--members",
+          "--verbose",
+        ]),
+        ["CONSUMER-ID", "CLIENT-ID", "#PARTITIONS", "MEMBER-EPOCH", "ASSIGNMENT"],
+      );
+      sameColumns(
+        String(stateTable([snapshot], await coordinatorOf(admin))),
+        await kafkaTool("ShareGroupCommand", [
+          "--describe",
+          "--group",
+          groupId,
+          "--state",
+          "--verbose",
+        ]),
+        ["STATE", "GROUP-EPOCH", "ASSIGNMENT-EPOCH", "#MEMBERS"],
+      );
+    });
+  } finally {
+    consumer.kill("SIGTERM");
+    await consumer.status;
   }
 });

@@ -56,8 +56,43 @@ export function offsetsTable(snapshots: GroupSnapshot[], tracker?: LagTracker): 
 }
 
 /**
- * Kafka's `--members --verbose` table: GROUP CONSUMER-ID HOST CLIENT-ID
- * #PARTITIONS ASSIGNMENT.
+ * Kafka's `kafka-share-groups.sh --describe` table for share groups: GROUP
+ * TOPIC PARTITION START-OFFSET LAG (no owner: a share group's members share
+ * every partition).
+ *
+ * @example
+ * ```ts
+ * console.log(String(shareOffsetsTable([await snapshotGroup(admin, "billing-share")])));
+ * ```
+ */
+export function shareOffsetsTable(snapshots: GroupSnapshot[]): Table {
+  return new Table(
+    ["GROUP", "TOPIC", "PARTITION", "START-OFFSET", "LAG"],
+    snapshots.flatMap((s) =>
+      s.partitions.map((p) => [s.groupId, p.topic, p.partition, p.currentOffset, p.lag])
+    ),
+  );
+}
+
+/** A member's partitions as Kafka 4's tools write them: `topic:0,1`, or undefined when none. */
+function topicPartitions(assignment: Record<string, number[]> = {}): string | undefined {
+  const owned = Object.entries(assignment).filter(([, ps]) => ps.length > 0).sort();
+  return owned.length ? owned.map(([t, ps]) => `${t}:${ps.join(",")}`).join(",") : undefined;
+}
+
+function partitionTotal(assignment: Record<string, number[]>): number {
+  return Object.values(assignment).reduce((n, ps) => n + ps.length, 0);
+}
+
+/**
+ * Kafka's `--members --verbose` table, by the group's type:
+ * - classic: GROUP CONSUMER-ID HOST CLIENT-ID #PARTITIONS ASSIGNMENT;
+ * - consumer: ... #PARTITIONS CURRENT-EPOCH CURRENT-ASSIGNMENT TARGET-EPOCH
+ *   TARGET-ASSIGNMENT, and UPGRADED when classic and consumer-protocol
+ *   members share the group (it is converting);
+ * - share (`kafka-share-groups.sh`): ... #PARTITIONS MEMBER-EPOCH ASSIGNMENT.
+ *
+ * The snapshots are of one type, the first one's.
  *
  * @example
  * ```ts
@@ -65,6 +100,51 @@ export function offsetsTable(snapshots: GroupSnapshot[], tracker?: LagTracker): 
  * ```
  */
 export function membersTable(snapshots: GroupSnapshot[]): Table {
+  const type = snapshots[0]?.type ?? "classic";
+  const head = ["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"];
+  const rows = snapshots.flatMap((s) => s.members.map((m) => ({ s, m })));
+  if (type === "share") {
+    return new Table(
+      [...head, "MEMBER-EPOCH", "ASSIGNMENT"],
+      rows.map(({ s, m }) => [
+        s.groupId,
+        m.memberId,
+        m.host,
+        m.clientId,
+        partitionTotal(m.assignment),
+        m.memberEpoch,
+        topicPartitions(m.assignment),
+      ]),
+    );
+  }
+  if (type === "consumer") {
+    const upgraded = new Set(rows.map(({ m }) => m.upgraded));
+    const mixed = upgraded.has(true) && upgraded.has(false);
+    const columns = [
+      ...head,
+      "CURRENT-EPOCH",
+      "CURRENT-ASSIGNMENT",
+      "TARGET-EPOCH",
+      "TARGET-ASSIGNMENT",
+    ];
+    return new Table(
+      mixed ? [...columns, "UPGRADED"] : columns,
+      rows.map(({ s, m }) => {
+        const row = [
+          s.groupId,
+          m.memberId,
+          m.host,
+          m.clientId,
+          partitionTotal(m.assignment),
+          m.memberEpoch,
+          topicPartitions(m.assignment),
+          s.assignmentEpoch,
+          topicPartitions(m.targetAssignment),
+        ];
+        return mixed ? [...row, String(m.upgraded)] : row;
+      }),
+    );
+  }
   return new Table(
     ["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT"],
     snapshots.flatMap((s) =>
@@ -84,7 +164,11 @@ export function membersTable(snapshots: GroupSnapshot[]): Table {
 }
 
 /**
- * Kafka's `--state` table: GROUP COORDINATOR (ID) ASSIGNMENT-STRATEGY STATE #MEMBERS.
+ * Kafka's `--state --verbose` table, by the group's type (the first
+ * snapshot's): classic: GROUP COORDINATOR (ID) ASSIGNMENT-STRATEGY STATE
+ * #MEMBERS; consumer: the same with GROUP-EPOCH and TARGET-ASSIGNMENT-EPOCH
+ * before #MEMBERS; share (`kafka-share-groups.sh`): GROUP COORDINATOR (ID)
+ * STATE GROUP-EPOCH ASSIGNMENT-EPOCH #MEMBERS.
  *
  * @example
  * ```ts
@@ -92,6 +176,42 @@ export function membersTable(snapshots: GroupSnapshot[]): Table {
  * ```
  */
 export function stateTable(snapshots: GroupSnapshot[], coordinator: string): Table {
+  const type = snapshots[0]?.type ?? "classic";
+  if (type === "share") {
+    return new Table(
+      ["GROUP", "COORDINATOR (ID)", "STATE", "GROUP-EPOCH", "ASSIGNMENT-EPOCH", "#MEMBERS"],
+      snapshots.map((s) => [
+        s.groupId,
+        coordinator,
+        s.state,
+        s.groupEpoch,
+        s.assignmentEpoch,
+        s.members.length,
+      ]),
+    );
+  }
+  if (type === "consumer") {
+    return new Table(
+      [
+        "GROUP",
+        "COORDINATOR (ID)",
+        "ASSIGNMENT-STRATEGY",
+        "STATE",
+        "GROUP-EPOCH",
+        "TARGET-ASSIGNMENT-EPOCH",
+        "#MEMBERS",
+      ],
+      snapshots.map((s) => [
+        s.groupId,
+        coordinator,
+        s.protocol,
+        s.state,
+        s.groupEpoch,
+        s.assignmentEpoch,
+        s.members.length,
+      ]),
+    );
+  }
   return new Table(
     ["GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"],
     snapshots.map((s) => [s.groupId, coordinator, s.protocol, s.state, s.members.length]),

@@ -8,6 +8,7 @@
  * @module
  */
 import { type Admin, AssignerProtocol } from "kafkajs";
+import { type EpochGroup, GroupApis, type GroupType } from "../kafka/groupapis.ts";
 
 /** One member as the group coordinator sees it. */
 export interface MemberInfo {
@@ -17,28 +18,46 @@ export interface MemberInfo {
   host: string;
   /** Partitions the member owns, by topic. */
   assignment: Record<string, number[]>;
+  /** Consumer-protocol and share groups: the member's epoch. */
+  memberEpoch?: number;
+  /** Consumer-protocol groups: the partitions the broker is moving the member to. */
+  targetAssignment?: Record<string, number[]>;
+  /** Consumer-protocol groups: true for a consumer-protocol member, false for a classic one. */
+  upgraded?: boolean;
 }
 
 /** One partition of a topic the group reads. */
 export interface PartitionState {
   topic: string;
   partition: number;
-  /** The group's committed offset (the next offset it will read), or null if none. */
+  /**
+   * The group's committed offset (the next offset it will read), or null if
+   * none; for a share group, the share-partition start offset.
+   */
   currentOffset: number | null;
   logEndOffset: number;
   /** logEndOffset − currentOffset, or null without a committed offset. */
   lag: number | null;
-  /** The member that owns the partition now, if any. */
+  /** The member that owns the partition now, if any (share groups: none, members share it). */
   owner?: MemberInfo;
 }
 
 /** A group at one moment. */
 export interface GroupSnapshot {
   groupId: string;
-  /** Stable, PreparingRebalance, CompletingRebalance, Empty or Dead. */
+  /** consumer (KIP-848's protocol) or share (KIP-932); classic when absent. */
+  type?: GroupType;
+  /**
+   * Classic: Stable, PreparingRebalance, CompletingRebalance, Empty or Dead;
+   * consumer: Stable, Assigning, Reconciling or Empty; share: Stable or Empty.
+   */
   state: string;
-  /** Assignor name, e.g. RoundRobinAssigner (empty when no member). */
+  /** Assignor name, e.g. RoundRobinAssigner, or the broker's (uniform, range, simple). */
   protocol: string;
+  /** Consumer-protocol and share groups: the group epoch. */
+  groupEpoch?: number;
+  /** Consumer-protocol and share groups: the target assignment's epoch. */
+  assignmentEpoch?: number;
   members: MemberInfo[];
   /** Assigned or committed partitions, sorted by topic and partition. */
   partitions: PartitionState[];
@@ -78,13 +97,24 @@ export async function snapshotGroup(
   topics?: string[],
 ): Promise<GroupSnapshot> {
   const at = Date.now();
-  const { groups: [group] } = await admin.describeGroups([groupId]);
-  const members: MemberInfo[] = group.members.map((m) => ({
-    memberId: m.memberId,
-    clientId: m.clientId,
-    host: m.clientHost,
-    assignment: decodeAssignment(m.memberAssignment),
-  }));
+  const described = await describeAnyGroup(admin, groupId);
+  const { members } = described;
+  if (described.type === "share") {
+    const apis = await groupApisFor(admin);
+    const partitions: PartitionState[] = [];
+    for (const offset of await apis.shareGroupOffsets(groupId)) {
+      if (topics && !topics.includes(offset.topic)) continue;
+      const ends = await logEndOffsets(admin, offset.topic);
+      partitions.push({
+        topic: offset.topic,
+        partition: offset.partition,
+        currentOffset: offset.startOffset,
+        logEndOffset: ends[offset.partition],
+        lag: offset.lag,
+      });
+    }
+    return { ...described, groupId, partitions, at };
+  }
   const owners = new Map<string, MemberInfo>();
   for (const member of members) {
     for (const [topic, partitions] of Object.entries(member.assignment)) {
@@ -121,7 +151,87 @@ export async function snapshotGroup(
       });
     }
   }
-  return { groupId, state: group.state, protocol: group.protocol, members, partitions, at };
+  return { ...described, groupId, partitions, at };
+}
+
+/** What describing a group of any type tells: the snapshot less its offsets. */
+type DescribedGroup = Omit<GroupSnapshot, "groupId" | "partitions" | "at">;
+
+/**
+ * Describes `groupId` whatever its type, as Kafka's admin client does:
+ * DescribeGroups for a classic group; a group it reports Dead may be a
+ * consumer-protocol group (ConsumerGroupDescribe) or a share group
+ * (ShareGroupDescribe); Dead and classic when it is none of them.
+ */
+async function describeAnyGroup(admin: Admin, groupId: string): Promise<DescribedGroup> {
+  const { groups: [group] } = await admin.describeGroups([groupId]);
+  if (group.state !== "Dead") {
+    return {
+      type: "classic",
+      state: group.state,
+      protocol: group.protocol,
+      members: group.members.map((m) => ({
+        memberId: m.memberId,
+        clientId: m.clientId,
+        host: m.clientHost,
+        assignment: decodeAssignment(m.memberAssignment),
+      })),
+    };
+  }
+  const apis = await groupApisFor(admin);
+  const epochGroup = await apis.describeConsumerGroup(groupId) ??
+    await apis.describeShareGroup(groupId);
+  return epochGroup
+    ? fromEpochGroup(epochGroup)
+    : { type: "classic", state: "Dead", protocol: "", members: [] };
+}
+
+function fromEpochGroup(group: EpochGroup): DescribedGroup {
+  return {
+    type: group.type,
+    state: group.state,
+    protocol: group.assignor,
+    groupEpoch: group.groupEpoch,
+    assignmentEpoch: group.assignmentEpoch,
+    members: group.members.map((m) => ({
+      memberId: m.memberId,
+      clientId: m.clientId,
+      host: m.host,
+      assignment: m.assignment,
+      memberEpoch: m.memberEpoch,
+      targetAssignment: m.targetAssignment,
+      upgraded: m.upgraded,
+    })),
+  };
+}
+
+const groupApisByAdmin = new WeakMap<Admin, Promise<GroupApis>>();
+
+/**
+ * The {@linkcode GroupApis} that go with a kafkajs admin client: same
+ * brokers, closed when the admin disconnects.
+ *
+ * @example
+ * ```ts
+ * const groups = await (await groupApisFor(admin)).listGroups();
+ * ```
+ */
+export function groupApisFor(admin: Admin): Promise<GroupApis> {
+  let apis = groupApisByAdmin.get(admin);
+  if (!apis) {
+    apis = (async () => {
+      const { brokers } = await admin.describeCluster();
+      const opened = new GroupApis(brokers.map((b) => `${b.host}:${b.port}`));
+      const closing = admin.on(admin.events.DISCONNECT, () => {
+        closing();
+        groupApisByAdmin.delete(admin);
+        void opened.close();
+      });
+      return opened;
+    })();
+    groupApisByAdmin.set(admin, apis);
+  }
+  return apis;
 }
 
 /**
