@@ -137,8 +137,11 @@ export class Lab {
 
   /**
    * What the producer cell loops over: the next `count` orders (ids go on
-   * across calls), no pause between them. {@linkcode split} reports on the
-   * orders produced from here on.
+   * across calls). In a notebook they go out 100 ms apart, so they arrive
+   * one by one in the consumer cell's table, and so the cell's last line is
+   * not printed as the cell ends (Deno's kernel can drop such a line); in a
+   * terminal, without a pause. {@linkcode split} reports on the orders
+   * produced from here on.
    */
   async nextOrders(
     count = 10,
@@ -146,7 +149,8 @@ export class Lab {
     this.#since = await this.withAdmin((admin) => logEndOffsets(admin, this.topic));
     const start = this.#orderIndex;
     this.#orderIndex += count;
-    return { start, count, intervalMs: 0, run: new ProducerRun({ count }) };
+    const intervalMs = notebook() ? 100 : 0;
+    return { start, count, intervalMs, run: new ProducerRun({ count }) };
   }
 
   /** The offsets of the orders produced since {@linkcode nextOrders}, by partition. */
