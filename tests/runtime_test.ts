@@ -76,7 +76,14 @@ Deno.test("readFileFrom returns what a file gained since an offset", async () =>
 Deno.test("processCommandLine tells what a pid runs now, and nothing once it has ended", async () => {
   const sleeper = spawnProcess("sleep", ["30"]);
   try {
-    assertMatch(await processCommandLine(sleeper.pid) ?? "", /\bsleep 30$/);
+    // Just after the spawn the child may still be on its way to exec: its command line is empty.
+    let seen = "";
+    const deadline = Date.now() + 5_000;
+    while (!/\bsleep 30$/.test(seen) && Date.now() < deadline) {
+      seen = await processCommandLine(sleeper.pid) ?? "";
+      if (!/\bsleep 30$/.test(seen)) await new Promise((r) => setTimeout(r, 20));
+    }
+    assertMatch(seen, /\bsleep 30$/);
   } finally {
     sleeper.kill("SIGKILL");
   }
