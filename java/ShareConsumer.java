@@ -31,7 +31,9 @@
  *   Share 1 got message: {"order_id":"1002","amount":20} from partition 1 (offset 0, delivery 1): accept
  *
  * Ctrl+C or SIGTERM leaves the group cleanly (wakeup(), then close(): it acknowledges what it
- * processed and leaves) and exits 0. No broker, or a broker without share groups (feature
+ * processed and leaves) and exits 0; so does the process that started it going away (a
+ * notebook kernel or a test, named by the environment variable LAB_PARENT_PID, as the lab's
+ * TypeScript members watch it), checked every 500 ms. No broker, or a broker without share groups (feature
  * share.version 0, or a Kafka older than 4.0): one "error:" line on stderr and exit code 1,
  * checked before joining; a bad flag: one line and exit code 2.
  *
@@ -163,6 +165,8 @@ public class ShareConsumer {
       Runtime.getRuntime().halt(exitCode[0]); // the JVM would say 143; the leave was clean
     }, "leave-group"));
 
+    leaveWhenParentExits(name);
+
     exitCode[0] = 1; // until run() returns: an unexpected exception exits 1 too
     try {
       exitCode[0] = run(consumer, name, group, args.get("topic"), policy, runSeconds);
@@ -171,6 +175,36 @@ public class ShareConsumer {
     }
     finished = true;
     if (!stopping) System.exit(exitCode[0]);
+  }
+
+  /**
+   * When LAB_PARENT_PID names the process that started this one (the lab's notebook kernel, a
+   * test), a daemon thread checks every 500 ms that it is still this process's parent and
+   * alive; once it is not, the member leaves as on SIGTERM (System.exit runs the shutdown hook).
+   */
+  static void leaveWhenParentExits(String name) {
+    long parentPid;
+    try {
+      parentPid = Long.parseLong(System.getenv().getOrDefault("LAB_PARENT_PID", ""));
+    } catch (NumberFormatException e) {
+      return; // started from a terminal: nobody to watch
+    }
+    if (parentPid <= 1) return;
+    Thread watch = new Thread(() -> {
+      while (ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(0L) == parentPid
+          && ProcessHandle.of(parentPid).map(ProcessHandle::isAlive).orElse(false)) {
+        try {
+          Thread.sleep(500);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+      System.err.println(name + ": the process that started it (pid " + parentPid
+          + ") is gone: leaving the group");
+      System.exit(0);
+    }, "parent-watch");
+    watch.setDaemon(true);
+    watch.start();
   }
 
   /**

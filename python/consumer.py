@@ -12,7 +12,9 @@ members and in tests:
 - the lab's member timing (1 s heartbeat, 10 s session timeout);
 - "<name> assigned: partitions 0, 2" after every rebalance, as the lab prints;
 - a bounded run: --max-messages N, --run-seconds S; Ctrl+C or SIGTERM leaves
-  the group cleanly (close()), as in the seed;
+  the group cleanly (close()), as in the seed; so does the process that started
+  it going away (a notebook kernel, a test: LAB_PARENT_PID, as the lab's
+  TypeScript members watch it), checked at every poll;
 - a broker refusal (INCONSISTENT_GROUP_PROTOCOL...) or no broker at all (no
   answer in 10 s) is one "error:" line on stderr and exit code 1, not an
   endless retry; so is a missing confluent-kafka; a bad flag is one line and
@@ -70,6 +72,13 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"error: {message} (see: python python/consumer.py --help)\n")
+
+
+def parent_gone():
+    """The process named by LAB_PARENT_PID is no longer this one's parent (it died: the
+    process was handed to another parent); False when none was named (a terminal)."""
+    parent = os.environ.get("LAB_PARENT_PID", "")
+    return parent.isdigit() and int(parent) > 1 and os.getppid() != int(parent)
 
 
 def main() -> int:
@@ -150,6 +159,10 @@ def main() -> int:
     try:
         while not stop:
             if deadline is not None and time.monotonic() > deadline:
+                break
+            if parent_gone():
+                print(f"{name}: the process that started it is gone: leaving the group",
+                      file=sys.stderr, flush=True)
                 break
             msg = c1.poll(1.0)
             if msg is None:

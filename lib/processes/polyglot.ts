@@ -22,6 +22,7 @@ import {
   type ChildHandle,
   isNotFound,
   listFiles,
+  parentPidEnv,
   projectPath,
   runCommand,
   spawnProcess,
@@ -100,7 +101,8 @@ export function spawnPolyglotMember(
   try {
     const flags = memberFlags(options);
     child = spawnProcess(launcher.command, [...launcher.args, ...flags], {
-      env: launcher.env,
+      // The member ends with this process (a notebook kernel, a test): it watches LAB_PARENT_PID.
+      env: { ...parentPidEnv(), ...launcher.env },
       onLine: (line) => {
         lines.push(line);
         options.onLine?.(line);
