@@ -135,6 +135,7 @@ public class ShareConsumer {
       System.exit(fail(name, group, unusable));
       return;
     }
+    // #region share-config
     Properties config = new Properties();
     config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
     config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
@@ -142,6 +143,7 @@ public class ShareConsumer {
     config.put(ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, "explicit");
     config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
     config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    // #endregion
 
     KafkaShareConsumer<String, String> consumer;
     try {
@@ -254,6 +256,7 @@ public class ShareConsumer {
   static int run(KafkaShareConsumer<String, String> consumer, String name, String group,
       String topic, Policy policy, double runSeconds) {
     try {
+      // #region share-loop
       consumer.subscribe(List.of(topic));
       System.out.println(name + " started (share group " + group + ", explicit acknowledgement)");
       long deadline = runSeconds > 0 ? System.nanoTime() + (long) (runSeconds * 1e9) : 0;
@@ -277,6 +280,7 @@ public class ShareConsumer {
         }
         consumer.commitSync(); // sends this poll's acknowledgements now
       }
+      // #endregion
       return 0;
     } catch (WakeupException e) {
       return 0; // SIGTERM or Ctrl+C: leave cleanly

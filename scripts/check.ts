@@ -59,6 +59,7 @@ await runMain(async () => {
           billing: "billing-group",
           inventory: "inventory-group",
           notification: "notification-group",
+          share: "billing-share-group",
         },
         brokerLog: brokerPaths().logFile,
         answer: values.answer as string | undefined,

@@ -10,6 +10,7 @@ import { GroupMember } from "../lib/kafka/member.ts";
 import { produceOrders } from "../lib/kafka/producer.ts";
 import { type MemberProcess, spawnMember } from "../lib/processes/spawn.ts";
 import { applyReset, planReset } from "../lib/inspect/reset.ts";
+import { TWINS } from "../lib/processes/polyglot.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 
@@ -20,6 +21,7 @@ async function setup() {
     billing: uniqueName("billing-group"),
     inventory: uniqueName("inventory-group"),
     notification: uniqueName("notification-group"),
+    share: uniqueName("billing-share-group"),
   };
   return { brokers, topic, groups };
 }
@@ -206,4 +208,37 @@ Deno.test("exercise duplicate-on-purpose: fails with clean runs, passes after a 
   const passing = await check("duplicate-on-purpose", { topic, groups });
   assertTrue(passing.passed, JSON.stringify(passing.criteria));
   assertMatch(String(passing.observed), /Crashy \(run 2\), then Consumer 2 \(run 3\)/);
+});
+
+Deno.test("exercise share-not-idle: passes with four share members, fails with three or a classic group", async () => {
+  const ctx = await setup();
+  const { brokers, topic, groups } = ctx;
+  // A classic group of that name: its members are not share members.
+  const classic = await startMembers(brokers, groups.share, topic, 1);
+  const notShare = await check("share-not-idle", ctx);
+  await Promise.all(classic.map((m) => m.stop()));
+  assertEquals(notShare.passed, false);
+  assertMatch(notShare.hint!, /is a classic group: its members are kafkajs consumers/);
+
+  const sharing = { ...ctx, groups: { ...groups, share: uniqueName("billing-share-group") } };
+  const members = await Promise.all(
+    [1, 2, 3, 4].map((i) =>
+      TWINS.java.spawnShare({ groupId: sharing.groups.share, name: `Share ${i}`, brokers, topic })
+    ),
+  );
+  try {
+    let outcome = await check("share-not-idle", sharing);
+    const deadline = Date.now() + 30_000;
+    while (!outcome.passed && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      outcome = await check("share-not-idle", sharing);
+    }
+    assertTrue(outcome.passed, outcome.criteria.map((c) => c.text).join("; "));
+    await members[3].stop();
+    const three = await check("share-not-idle", sharing);
+    assertEquals(three.passed, false);
+    assertMatch(three.hint!, /^Start 1 more: deno task share-consumer .* --name "Share 4"\.$/);
+  } finally {
+    await Promise.all(members.map((m) => m.stop()));
+  }
 });

@@ -10,6 +10,8 @@
 import type { ExecutedNotebook } from "../lib/platform/jupyter.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { runScript, type ScriptRun, testBrokers } from "./harness.ts";
+import { javaRegion } from "../lib/lessons/lesson8.ts";
+import { projectPath, readTextFileSync } from "../lib/platform/runtime.ts";
 
 /** What a lesson showed: its text, and in a notebook its HTML/SVG outputs. */
 export interface LessonRun {
@@ -280,5 +282,48 @@ export const lessonChecks: Record<string, (run: LessonRun) => void> = {
     ], shown);
     assertEquals(rows.reduce((n, r) => n + Number(r.at(-1)), 0), 30, shown);
     assertTrue(rows.every((r) => Number(r.at(-1)) > 0), `every member consumed orders: ${shown}`);
+  },
+  "08-share-groups": (run) => {
+    // The Java a learner studies, printed from java/ShareConsumer.java itself.
+    const java = readTextFileSync(projectPath("java/ShareConsumer.java"));
+    for (const region of ["share-config", "share-loop"]) {
+      assertTrue(run.text.includes(javaRegion(java, region)), `${region} shown as in the file`);
+    }
+    const rows = tableAfter(run, "24 new orders; share group", "MEMBER");
+    const shown = rows.map((r) => r.join("  ")).join("\n");
+    const share = rows.filter((r) => r[1] === "billing-share-group");
+    const classic = rows.filter((r) => r[1] === "billing-classic-group");
+    assertEquals([share.length, classic.length], [4, 4], shown);
+    assertTrue(
+      share.every((r) => /^\d/.test(r[2]) && Number(r[3]) > 0),
+      `no idle share member: ${shown}`,
+    );
+    assertEquals(classic.filter((r) => r[2] === "none (idle)").map((r) => r[3]), ["0"], shown);
+    assertEquals(classic.reduce((n, r) => n + Number(r[3]), 0), 24, shown);
+    const deliveries = tableAfter(run, "24 new orders; share group", "ORDER");
+    assertEquals(deliveries.map((r) => [r[0], r[1], r[3]]), [
+      ...[1, 2, 3, 4, 5].map((d) => ["1003", String(d), "release"]),
+      ["1004", "1", "reject"],
+    ]);
+    assertMatch(run.text, /^Accepted 22 of 24 orders, each once;/m);
+    const locks = tableAfter(run, "6 orders on locks-", "SHARE 1");
+    const after = (fate: string) => {
+      const row = locks.find((r) => r[0].startsWith(fate));
+      assertEquals(row?.[2], "6 of 6", `${fate}: every record back`);
+      return Number(/^([\d.]+) s$/.exec(row![3])![1]);
+    };
+    assertTrue(after("stuck") > 12 && after("stuck") < 25, `stuck: ${after("stuck")} s, lock 15 s`);
+    assertTrue(after("killed") < 7.5, `killed: ${after("killed")} s`);
+    const starts = tableAfter(run, "3 new orders (1100, 1101, 1102)", "GROUP");
+    assertEquals(starts.map((r) => r.slice(1)), [
+      ["latest (default)", "3", "1100"],
+      [
+        "earliest",
+        starts[1][2],
+        "1000",
+      ],
+    ]);
+    assertTrue(Number(starts[1][2]) > 3, "earliest read the records before it too");
+    from(run, "Group billing-share-group now has share.auto.offset.reset=earliest.");
   },
 };

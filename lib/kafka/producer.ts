@@ -44,6 +44,8 @@ export interface ProduceOptions {
   giveUpAfterMs?: number;
   /** Called once each time the broker goes away, with the reason. */
   onBrokerLost?: (reason: string) => void;
+  /** The topic's partition count, checked or created with (default 3, as order-events). */
+  partitions?: number;
 }
 
 /** Back-off between attempts while the broker is away: 0.3 s doubling to 3 s, as members do. */
@@ -155,7 +157,7 @@ export async function produceOrders(options: ProduceOptions): Promise<ProducedOr
   const produced: ProducedOrder[] = [];
   try {
     await admin.connect();
-    await ensureTopic(admin, topic);
+    await ensureTopic(admin, topic, options.partitions);
     await producer.connect();
     for (let i = start; i < start + count && !run.stopped; i++) {
       const order = orderEvent(i);

@@ -19,7 +19,7 @@ export interface ExerciseContext {
   admin: Admin;
   topic: string;
   partitions: number;
-  groups: { billing: string; inventory: string; notification: string };
+  groups: { billing: string; inventory: string; notification: string; share: string };
   /** The broker's log, for what only the coordinator knows (a member that timed out). */
   brokerLog?: string;
   /** The learner's answer (`--answer`), for exercises that ask a question. */
@@ -313,6 +313,45 @@ export const EXERCISES: Exercise[] = [
           twice.slice(0, 10).map(([key, by]) => [key, by.join(", then ")]),
         ),
         "Start a member with --crash-after 3, produce orders, then start another member of billing-group.",
+      );
+    },
+  },
+  {
+    id: "share-not-idle",
+    lesson: 8,
+    title: "Run four share members of billing-share-group, none idle",
+    goal: "billing-share-group is a share group with at least 4 members on the 3 partitions of " +
+      "order-events, and every member has partitions to read (a classic group's 4th is idle).",
+    how: [
+      'deno task share-consumer --group billing-share-group --name "Share 1"',
+      '... "Share 4", one terminal each',
+    ],
+    async check(ctx) {
+      const s = await snapshotGroup(ctx.admin, ctx.groups.share);
+      const counts = s.members.map((m) => (m.assignment[ctx.topic] ?? []).length);
+      const isShare = s.type === "share";
+      return result(
+        [
+          { ok: isShare, text: `${ctx.groups.share} is a share group (it is ${s.type})` },
+          {
+            ok: s.members.length > ctx.partitions,
+            text: `more members than partitions: ${
+              ctx.partitions + 1
+            }+ (found ${s.members.length})`,
+          },
+          {
+            ok: counts.length > 0 && counts.every((c) => c > 0),
+            text: "every member has partitions to read",
+          },
+        ],
+        membersTable(s, ctx.topic),
+        !isShare && s.members.length > 0
+          ? `${ctx.groups.share} is a ${s.type} group: its members are kafkajs consumers; stop ` +
+            "them and start share members with deno task share-consumer."
+          : s.members.length <= ctx.partitions
+          ? `Start ${ctx.partitions + 1 - s.members.length} more: deno task share-consumer ` +
+            `--group ${ctx.groups.share} --name "Share ${s.members.length + 1}".`
+          : "Wait for the next heartbeat (5 s): a new share member gets its partitions then.",
       );
     },
   },
