@@ -163,6 +163,11 @@ export function serverProperties(paths: BrokerPaths, sasl?: SaslListener): strin
     "share.coordinator.state.topic.replication.factor": 1,
     "share.coordinator.state.topic.min.isr": 1,
     "group.initial.rebalance.delay.ms": 0,
+    // Consumer-protocol (KIP-848) members get their timing from the broker: the lab's (LAB_TIMING).
+    "group.consumer.min.session.timeout.ms": 6000,
+    "group.consumer.session.timeout.ms": 10_000,
+    "group.consumer.min.heartbeat.interval.ms": 500,
+    "group.consumer.heartbeat.interval.ms": 500,
     "log.retention.hours": 24,
   };
   if (sasl) {

@@ -18,10 +18,10 @@ import {
   type Consumer,
   type ConsumerConfig,
   type Kafka,
-  type KafkaMessage,
   type Producer,
 } from "kafkajs";
 import { Buffer } from "node:buffer";
+import type { Consumer as ProtocolConsumer } from "@platformatic/kafka";
 import {
   assignerFor,
   type AssignorName,
@@ -30,7 +30,12 @@ import {
 } from "./assignors.ts";
 import { LabError } from "../platform/errors.ts";
 import { registerCompressionCodecs } from "./codecs.ts";
-import { createKafka, ORDER_TOPIC } from "./config.ts";
+import {
+  createKafka,
+  ORDER_TOPIC,
+  type ProtocolClientOptions,
+  protocolClientOptions,
+} from "./config.ts";
 import { MAX_ORDER_BYTES, type OrderEvent, type OrderProblem, parseOrder } from "./orders.ts";
 import { LiveTable } from "../platform/render.ts";
 import { appendTextFileSync, exit } from "../platform/runtime.ts";
@@ -103,6 +108,17 @@ export interface MemberOptions {
   recordFile?: string;
   /** Called for every event, in order. */
   onEvent?: (event: MemberEvent) => void;
+}
+
+/**
+ * What {@linkcode GroupMember.read} and {@linkcode GroupMember.got} need of a
+ * message: a kafkajs `KafkaMessage` or a `@platformatic/kafka` `Message`.
+ */
+export interface ConsumedMessage {
+  key: Buffer | null | undefined;
+  value: Buffer | null | undefined;
+  /** A string in kafkajs, a bigint in @platformatic/kafka. */
+  offset: string | bigint;
 }
 
 /** An order a member processed. */
@@ -215,8 +231,8 @@ export function clientIdFor(name: string): string {
     "member";
 }
 
-/** The consumer each member name watched last, so re-running a notebook cell replaces it. */
-const watched = new Map<string, Consumer>();
+/** How to close the consumer each member name watched last, so re-running a notebook cell replaces it. */
+const watched = new Map<string, () => Promise<unknown>>();
 
 /**
  * What a group member does besides the Kafka calls, as one-line calls around
@@ -253,7 +269,7 @@ export class GroupMember {
   /** Resolves when the member should leave: Ctrl+C, `--max-messages`, or kafkajs gave up. */
   readonly stopped: Promise<void>;
   #options: MemberOptions;
-  #consumer: Consumer | undefined;
+  #close: (() => Promise<unknown>) | undefined;
   #kafka: Kafka;
   #deadLetterTopic: string | false;
   #deadLetter: Promise<{ producer: Producer; maxMessageBytes: number }> | undefined;
@@ -287,6 +303,40 @@ export class GroupMember {
       maxWaitTimeInMs: LAB_TIMING.maxWaitTimeMs,
       partitionAssigners: (o.assignors ?? DEFAULT_ASSIGNORS).map(assignerFor),
     };
+  }
+
+  /**
+   * For `new Consumer(...)` of `@platformatic/kafka` (the consumer-protocol
+   * member): the brokers, the client id and TLS/SASL, as kafkajs gets them.
+   */
+  get protocolClient(): ProtocolClientOptions {
+    return protocolClientOptions({
+      brokers: this.#options.brokers,
+      clientId: clientIdFor(this.name),
+    });
+  }
+
+  /**
+   * Hands each message of a `@platformatic/kafka` stream to `handler`, one
+   * at a time, in order (as kafkajs's `eachMessage`), until the stream ends
+   * (the member left); resolves then. A stream error (the broker refused the
+   * member) is reported as a `crashed` event, and the member asks to leave.
+   */
+  async each<M>(stream: AsyncIterable<M>, handler: (message: M) => Promise<void>): Promise<void> {
+    try {
+      for await (const message of stream) await handler(message);
+    } catch (error) {
+      if (this.#left) return;
+      this.#emit({
+        type: "crashed",
+        member: this.name,
+        groupId: this.groupId,
+        error: (error as Error).message ?? String(error),
+        kafkaError: kafkaErrorType(error),
+        restarting: false,
+        at: Date.now(),
+      });
+    }
   }
 
   /**
@@ -332,13 +382,7 @@ export class GroupMember {
    * member's live table appears in the output of the cell that calls this.
    */
   watch(consumer: Consumer): Consumer {
-    const earlier = watched.get(this.name);
-    if (earlier && earlier !== consumer) earlier.disconnect().catch(() => {});
-    watched.set(this.name, consumer);
-    this.#consumer = consumer;
-    if (this.#options.output === "table") {
-      this.#table = new LiveTable(["PARTITION", "OFFSET", "KEY", "VALUE"], this.#title());
-    }
+    this.#watching(() => consumer.disconnect());
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const partitions = [...(payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
       this.partitions = partitions;
@@ -372,11 +416,67 @@ export class GroupMember {
   }
 
   /**
+   * {@linkcode watch} for a `@platformatic/kafka` consumer with
+   * `groupProtocol: "consumer"` (KIP-848): the broker assigns, and hands each
+   * member its partitions in heartbeat answers, a few at a time, with no
+   * group-wide rebalance. Reports `assigned` whenever this member's
+   * partitions change (`durationMs`: since it started joining, then since
+   * the heartbeat that brought the change) and `rebalancing` when the broker
+   * takes partitions away.
+   */
+  watchProtocol(consumer: ProtocolConsumer): ProtocolConsumer {
+    this.#watching(() => consumer.close(true));
+    let since = Date.now();
+    let heartbeatStart = since;
+    const check = () => {
+      const owned = consumer.assignments?.filter((a) => a.topic === this.topic);
+      const partitions = owned?.flatMap((a) => a.partitions).sort((a, b) => a - b);
+      if (!partitions || partitions.join() === this.partitions?.join()) return;
+      this.partitions = partitions;
+      this.memberId = consumer.memberId ?? undefined;
+      const at = Date.now();
+      this.#emit({
+        type: "assigned",
+        member: this.name,
+        groupId: this.groupId,
+        memberId: this.memberId ?? "",
+        partitions,
+        isLeader: false, // nobody leads: the broker assigns
+        durationMs: at - since,
+        at,
+      });
+    };
+    consumer.on("consumer:heartbeat:start", () => {
+      check();
+      heartbeatStart = Date.now();
+    });
+    consumer.on("consumer:heartbeat:end", () => {
+      check();
+      since = heartbeatStart;
+    });
+    consumer.on("consumer:group:rebalance", () => {
+      this.#emit({ type: "rebalancing", member: this.name, groupId: this.groupId, at: Date.now() });
+    });
+    return consumer;
+  }
+
+  /** Starts watching a consumer that `close` ends; the one watched before under this name goes. */
+  #watching(close: () => Promise<unknown>): void {
+    const earlier = watched.get(this.name);
+    if (earlier) earlier().catch(() => {});
+    watched.set(this.name, close);
+    this.#close = close;
+    if (this.#options.output === "table") {
+      this.#table = new LiveTable(["PARTITION", "OFFSET", "KEY", "VALUE"], this.#title());
+    }
+  }
+
+  /**
    * The order in `message`, or undefined for a bad message, which is
    * reported and copied to the dead-letter topic (before its offset is
    * committed: a crash now means a second copy, never none).
    */
-  async read(partition: number, message: KafkaMessage): Promise<OrderEvent | undefined> {
+  async read(partition: number, message: ConsumedMessage): Promise<OrderEvent | undefined> {
     const value = message.value?.toString("utf8") ?? null;
     const parsed = parseOrder(value, this.#options.maxBytes ?? MAX_ORDER_BYTES);
     if (!parsed.problem) return parsed.order;
@@ -405,7 +505,7 @@ export class GroupMember {
    * Reports a processed order (a line, a table row, the run record); then
    * `crashAfter` exits abruptly, before any commit, and `maxMessages` asks to leave.
    */
-  got(partition: number, message: KafkaMessage, order: OrderEvent): void {
+  got(partition: number, message: ConsumedMessage, order: OrderEvent): void {
     const event: MessageEvent = {
       type: "message",
       member: this.name,
@@ -445,8 +545,8 @@ export class GroupMember {
   async stop(): Promise<void> {
     if (this.#left) return;
     this.#left = true;
-    await this.#consumer?.disconnect();
-    if (watched.get(this.name) === this.#consumer) watched.delete(this.name);
+    await this.#close?.();
+    if (watched.get(this.name) === this.#close) watched.delete(this.name);
     if (this.#deadLetter) await (await this.#deadLetter).producer.disconnect();
     this.#emit({ type: "stopped", member: this.name, groupId: this.groupId, at: Date.now() });
   }
@@ -475,7 +575,7 @@ export class GroupMember {
 
   async #sendToDeadLetter(
     partition: number,
-    message: KafkaMessage,
+    message: ConsumedMessage,
     reason: OrderProblem,
   ): Promise<{ topic: string; truncatedFrom?: number } | undefined> {
     const dlq = this.#deadLetterTopic;
@@ -506,12 +606,19 @@ export class GroupMember {
       reason,
       "source-topic": this.topic,
       "source-partition": String(partition),
-      "source-offset": message.offset,
+      "source-offset": String(message.offset),
       "consumer-group": this.groupId,
     };
     // The whole message first; if the dead-letter topic refuses it as too
     // large (its headers make it bigger than the original), a copy that fits.
-    for (const copy of deadLetterCopies(message.key, message.value, headers, maxMessageBytes)) {
+    for (
+      const copy of deadLetterCopies(
+        message.key ?? null,
+        message.value ?? null,
+        headers,
+        maxMessageBytes,
+      )
+    ) {
       try {
         await producer.send({ topic: dlq, acks: -1, messages: [copy] });
         return {
