@@ -29,6 +29,7 @@ import {
   explainInconsistentProtocol,
 } from "./assignors.ts";
 import { LabError } from "../platform/errors.ts";
+import { GroupApis } from "./groupapis.ts";
 import { registerCompressionCodecs } from "./codecs.ts";
 import {
   createKafka,
@@ -426,6 +427,13 @@ export class GroupMember {
    */
   watchProtocol(consumer: ProtocolConsumer): ProtocolConsumer {
     this.#watching(() => consumer.close(true));
+    // A refused join (the group is classic and may not convert) rejects consume(): say why.
+    const consume = consumer.consume.bind(consumer) as (...args: unknown[]) => Promise<unknown>;
+    (consumer as { consume: unknown }).consume = (...args: unknown[]) =>
+      consume(...args).catch(async (error) => {
+        const upgradeRefused = /upgrade is disabled/.test(brokerReason(error) ?? "");
+        throw (upgradeRefused && await this.#migrationRefusal("consumer")) || error;
+      });
     let since = Date.now();
     let heartbeatStart = since;
     const check = () => {
@@ -562,6 +570,8 @@ export class GroupMember {
     if (failure.kafkaError !== "INCONSISTENT_GROUP_PROTOCOL") {
       throw new LabError(`${this.name} stopped on an error: ${failure.error}`);
     }
+    const refusal = await this.#migrationRefusal("classic");
+    if (refusal) throw refusal;
     const admin = this.#kafka.admin();
     await admin.connect();
     const protocol = await admin.describeGroups([this.groupId])
@@ -571,6 +581,39 @@ export class GroupMember {
     throw new LabError(
       `${this.name} ${explainInconsistentProtocol(this.groupId, assignors, protocol)}`,
     );
+  }
+
+  /**
+   * A {@linkcode LabError} explaining that `groupId` uses the other group
+   * protocol and the broker's `group.consumer.migration.policy` does not let
+   * a member of `protocol` convert it; undefined when that is not the case.
+   */
+  async #migrationRefusal(protocol: "classic" | "consumer"): Promise<LabError | undefined> {
+    const admin = this.#kafka.admin();
+    await admin.connect();
+    try {
+      const apis = new GroupApis(this.#options.brokers);
+      const group = await apis.listGroups()
+        .then((groups) => groups.find((g) => g.groupId === this.groupId))
+        .finally(() => apis.close());
+      if (!group || group.type === protocol) return undefined;
+      const { brokers } = await admin.describeCluster();
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{
+          type: ConfigResourceTypes.BROKER,
+          name: String(brokers[0].nodeId),
+          configNames: [MIGRATION_POLICY],
+        }],
+      });
+      const policy = resources[0]?.configEntries[0]?.configValue ?? "unknown";
+      if (policy === "bidirectional") return undefined;
+      return new LabError(explainMigrationRefusal(this.name, this.groupId, protocol, policy));
+    } catch {
+      return undefined; // the broker's reason stands
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   async #sendToDeadLetter(
@@ -696,6 +739,42 @@ export class GroupMember {
  */
 export function nextOffset(offset: string): string {
   return String(BigInt(offset) + 1n);
+}
+
+/** The broker config that says whether a group may switch protocols (KIP-848). */
+const MIGRATION_POLICY = "group.consumer.migration.policy";
+
+/**
+ * The line a member prints when the broker will not let it into `groupId`:
+ * the group uses the other protocol (a consumer-protocol group, and this
+ * member is `classic`; or the reverse), and `group.consumer.migration.policy`
+ * (`policy`) forbids converting it. The fixes: the member of the group's
+ * protocol, another group id, or the default policy `bidirectional`.
+ *
+ * @example
+ * ```ts
+ * explainMigrationRefusal("Consumer 1", "billing-group", "classic", "disabled");
+ * ```
+ */
+export function explainMigrationRefusal(
+  name: string,
+  groupId: string,
+  protocol: "classic" | "consumer",
+  policy: string,
+): string {
+  const [theirs, task] = protocol === "classic"
+    ? ["the new consumer protocol (KIP-848)", "deno task consumer-protocol"]
+    : ["the classic protocol", "deno task consumer"];
+  return `${name} cannot join ${groupId}: the group uses ${theirs}, and this broker's ` +
+    `${MIGRATION_POLICY}=${policy} forbids converting it for a ${protocol}-protocol member; ` +
+    `join with \`${task}\`, use another --group, or start the broker with ` +
+    `${MIGRATION_POLICY}=bidirectional (Kafka's default; not a dynamic setting)`;
+}
+
+/** The broker's own words in a `@platformatic/kafka` error (its `serverErrorMessage`), if any. */
+function brokerReason(error: unknown): string | undefined {
+  const errors = (error as { errors?: { serverErrorMessage?: string }[] })?.errors ?? [];
+  return errors.find((e) => e.serverErrorMessage)?.serverErrorMessage;
 }
 
 /** The Kafka error name (`type`) of an error or of the first cause that has one. */
