@@ -93,7 +93,7 @@ await lab.stopAll();
 // %% [markdown]
 // ## One edit to try
 //
-// In the setup cell, set `remoteAssignor = "range"` and run the cells again with a new `groupId` (say `"protocol-range-group"`; a group keeps the assignor its members asked for). The group's line then says `assignor range`: with one topic, range gives Consumer 1 partitions 0 and 1 and Consumer 2 partition 2, in member order, while `uniform` spreads them evenly and keeps partitions where they are. The lesson's checks still pass: both assignors give each member at most 2 partitions.
+// In the setup cell, set `remoteAssignor = "range"` and run the cells again with a new `groupId` (say `"protocol-range-group"`; a group keeps the assignor its members asked for). The group's line then says `assignor range`: with one topic, range gives one member the contiguous partitions 0 and 1 and the other partition 2 (members in the order of their member ids, which are random), while `uniform` spreads them evenly and keeps partitions where they are. The lesson's checks still pass: both assignors give each member at most 2 partitions.
 
 // %% [markdown]
 // ## Exercise: a consumer-protocol group of three
