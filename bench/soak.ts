@@ -38,6 +38,13 @@ export interface SoakOptions {
   killEveryMs?: number;
   /** Restart the lab's embedded broker once, mid-run (default true). */
   restartBroker?: boolean;
+  /**
+   * Mix the group protocols: every second member is a consumer-protocol
+   * (KIP-848) member (`scripts/consumer_protocol.ts`), the others classic
+   * kafkajs members, and every second chaos step is a clean leave (SIGTERM)
+   * instead of a SIGKILL (default false).
+   */
+  mixed?: boolean;
   /** Give up after this long, whatever the state (default 4 min). */
   maxWallMs?: number;
   /** Progress lines. */
@@ -52,6 +59,8 @@ export interface SoakReport {
   duplicates: number;
   rebalances: number;
   kills: number;
+  /** Members stopped cleanly (SIGTERM) and restarted, with `mixed`. */
+  leaves: number;
   brokerRestarts: number;
   wallMs: number;
   /** The group had no lag left at the end. */
@@ -74,6 +83,7 @@ export function soakTable(report: SoakReport): Table {
     ["duplicates (at-least-once)", report.duplicates],
     ["rebalances", report.rebalances],
     ["members killed (SIGKILL)", report.kills],
+    ["members left (SIGTERM)", report.leaves],
     ["broker restarts", report.brokerRestarts],
     ["wall time", `${(report.wallMs / 1000).toFixed(1)} s`],
   ], "SOAK REPORT");
@@ -110,6 +120,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   let brokerDown = false;
   /** Starts a member, trying again (a member refuses to start while the broker is down). */
   const spawn = async (name: string): Promise<MemberProcess> => {
+    const protocol = options.mixed && name.endsWith("(new)") ? "consumer" : "classic";
     while (true) {
       try {
         return await spawnMember({
@@ -117,7 +128,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           name,
           brokers,
           topic,
-          extraArgs: ["--session-timeout-ms", "6000"],
+          protocol, // a consumer-protocol member's session timeout is the broker's
+          extraArgs: protocol === "classic" ? ["--session-timeout-ms", "6000"] : [],
         }, 60_000);
       } catch (error) {
         if (Date.now() > deadline) throw error;
@@ -127,10 +139,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     }
   };
   let kills = 0;
+  let leaves = 0;
   let brokerRestarts = 0;
   const produced = new Set<string>();
   try {
-    for (let i = 1; i <= memberCount; i++) members.push(await spawn(`Consumer ${i}`));
+    for (let i = 1; i <= memberCount; i++) {
+      members.push(await spawn(`Consumer ${i}${options.mixed && i % 2 === 0 ? " (new)" : ""}`));
+    }
     say(`${memberCount} members of ${groupId} running; producing ${orders} orders to ${topic}...`);
 
     const chaos = (async () => {
@@ -141,10 +156,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         if (brokerDown) continue; // one kind of chaos at a time
         const index = Math.floor(Math.random() * members.length);
         const victim = members[index];
-        await victim.kill();
+        const cleanLeave = options.mixed && (kills + leaves) % 2 === 1;
+        if (cleanLeave) {
+          await victim.stop();
+          leaves++;
+        } else {
+          await victim.kill();
+          kills++;
+        }
         retired.push(victim);
-        kills++;
-        say(`chaos: killed ${victim.name} (pid ${victim.pid}); restarting it`);
+        say(
+          `chaos: ${
+            cleanLeave ? "stopped" : "killed"
+          } ${victim.name} (pid ${victim.pid}); restarting it`,
+        );
         members[index] = await spawn(victim.name);
       }
     })().catch((error) => say(`chaos stopped: ${(error as Error).message}`));
@@ -204,6 +229,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       duplicates: messages.length - consumed.size,
       rebalances: watch.timeline.rebalances.length,
       kills,
+      leaves,
       brokerRestarts,
       wallMs: Date.now() - started,
       drained,

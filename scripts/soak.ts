@@ -20,6 +20,10 @@ await runMain(async () => {
     "produce-ms": { type: "string", default: "30000", help: "spread producing over this long" },
     "kill-every-ms": { type: "string", default: "3000", help: "mean time between SIGKILLs" },
     "no-broker-restart": { type: "boolean", help: "do not restart the broker mid-run" },
+    mixed: {
+      type: "boolean",
+      help: "every second member on the new consumer protocol (KIP-848), the rest classic",
+    },
     brokers: BROKERS_FLAG,
   });
   const brokers = resolveBrokers(values.brokers as string | undefined);
@@ -43,6 +47,7 @@ await runMain(async () => {
     produceMs,
     killEveryMs,
     restartBroker: !values["no-broker-restart"],
+    mixed: values.mixed === true,
     onLine: (line) => console.log(line),
   });
   console.log(`\n${soakTable(report)}`);

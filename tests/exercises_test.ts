@@ -210,6 +210,35 @@ Deno.test("exercise duplicate-on-purpose: fails with clean runs, passes after a 
   assertMatch(String(passing.observed), /Crashy \(run 2\), then Consumer 2 \(run 3\)/);
 });
 
+Deno.test("exercise new-protocol: a classic member fails it, three consumer-protocol members pass", async () => {
+  const { brokers, topic, groups } = await setup();
+  const start = (name: string, protocol: "classic" | "consumer") =>
+    spawnMember({ groupId: groups.billing, name, brokers, topic, protocol });
+  const members = [await start("Consumer 1", "consumer"), await start("Classic", "classic")];
+  try {
+    const failing = await check("new-protocol", { topic, groups });
+    assertEquals(failing.passed, false);
+    assertMatch(failing.hint!, /Stop the kafkajs members \(classic\)/);
+    await members.pop()!.stop();
+    members.push(await start("Consumer 2", "consumer"), await start("Consumer 3", "consumer"));
+    await withAdmin((admin) =>
+      waitForGroup(
+        admin,
+        groups.billing,
+        (s) =>
+          s.state === "Stable" && s.members.length === 3 &&
+          s.members.every((m) => (m.assignment[topic] ?? []).length === 1),
+        20_000,
+      )
+    );
+    const passing = await check("new-protocol", { topic, groups });
+    assertTrue(passing.passed, JSON.stringify(passing.criteria));
+    assertEquals(passing.hint, undefined);
+  } finally {
+    await Promise.all(members.map((m) => m.stop()));
+  }
+});
+
 Deno.test("exercise share-not-idle: passes with four share members, fails with three or a classic group", async () => {
   const ctx = await setup();
   const { brokers, topic, groups } = ctx;

@@ -283,6 +283,32 @@ export const lessonChecks: Record<string, (run: LessonRun) => void> = {
     assertEquals(rows.reduce((n, r) => n + Number(r.at(-1)), 0), 30, shown);
     assertTrue(rows.every((r) => Number(r.at(-1)) > 0), `every member consumed orders: ${shown}`);
   },
+  "07-the-consumer-protocol": (run) => {
+    // Two consumer-protocol members: the broker's uniform assignor gives 2 + 1.
+    const first = from(run, "Group protocol-group: type consumer");
+    assertMatch(first, /^[^\n]*assignor uniform \(run by the broker\), group epoch \d+/);
+    const members = tables(first, "MEMBER")[0];
+    assertEquals(members.map((r) => r[0]), ["Consumer 1", "Consumer 2"]);
+    assertEquals(members.map((r) => r.at(-1)!.split(", ").length).sort(), [1, 2]);
+    // Consumer 3 joins while orders flow: one partition moves to it, the others keep their
+    // owner and kept being processed (their orders waited well under a classic rebalance).
+    const [joined] = tables(from(run, "Consumer 3 joined while 80 orders"), "PARTITION");
+    const moved = joined.filter((r) => r[1] !== r[2]);
+    assertEquals(moved.map((r) => r[2]), ["Consumer 3"], joined.join("\n"));
+    for (const row of joined.filter((r) => r[1] === r[2])) {
+      assertTrue(Number(row[3].split(" ")[0]) < 300, `unmoved partition waited: ${row}`);
+    }
+    // A classic kafkajs member joins: the group stays a consumer group, the broker assigns it.
+    const classic = from(run, "Classic 4 (kafkajs, classic protocol) joined.");
+    assertMatch(classic, /^[^\n]*type consumer, Stable, assignor uniform/);
+    const withClassic = tables(classic, "MEMBER")[0];
+    assertMatch(withClassic.find((r) => r[0] === "Classic 4")?.[1] ?? "", /^classic/);
+    assertEquals(withClassic.length, 4, withClassic.join("\n"));
+    const left = tables(from(run, "Classic 4 left."), "MEMBER")[0];
+    assertEquals(left.map((r) => r[0]), ["Consumer 1", "Consumer 2", "Consumer 3"]);
+    assertEquals(left.flatMap((r) => r.at(-1)!.split(", ")).sort(), ["0", "1", "2"]);
+    from(run, "Stopped 3 member process(es).");
+  },
   "08-share-groups": (run) => {
     // The Java a learner studies, printed from java/ShareConsumer.java itself.
     const java = readTextFileSync(projectPath("java/ShareConsumer.java"));

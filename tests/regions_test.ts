@@ -10,6 +10,7 @@ import { projectPath } from "../lib/platform/runtime.ts";
 /** Which script owns each region name. */
 const OWNERS: Record<string, string> = {
   consumer: "scripts/consumer.ts",
+  "consumer-protocol": "scripts/consumer_protocol.ts",
   producer: "scripts/producer.ts",
 };
 

@@ -7,10 +7,17 @@
  * @module
  */
 import type { KafkaConfig } from "kafkajs";
-import { assignorFlag, DEFAULT_ASSIGNORS } from "../kafka/assignors.ts";
+import {
+  assignorFlag,
+  DEFAULT_ASSIGNORS,
+  REMOTE_ASSIGNORS,
+  type RemoteAssignor,
+  remoteAssignorFlag,
+} from "../kafka/assignors.ts";
 import {
   BROKERS_FLAG,
   exitOnUncaughtError,
+  type FlagSpec,
   groupFlag,
   intFlag,
   parseFlags,
@@ -64,25 +71,70 @@ export interface MemberSettings {
  */
 export function memberSettings(argv: string[] = args()): Promise<MemberSettings> {
   exitOnUncaughtError();
-  return readMemberSettings(argv);
+  return readMemberSettings(argv, "classic");
 }
 
-async function readMemberSettings(argv: string[]): Promise<MemberSettings> {
-  const { values } = parseFlags(argv, "deno task consumer", {
+/** What `scripts/consumer_protocol.ts` needs: {@linkcode MemberSettings} and the broker's assignor. */
+export interface ProtocolMemberSettings extends MemberSettings {
+  /** `--assignor`: the assignor the broker runs for the group (`group.remote.assignor`). */
+  remoteAssignor: RemoteAssignor;
+}
+
+/**
+ * `deno task consumer-protocol`'s flags: those of {@linkcode memberSettings}
+ * but for the consumer protocol (KIP-848), where the broker assigns and
+ * times the group: `--assignor uniform|range` names the broker's assignor,
+ * and there is no `--session-timeout-ms` or `--heartbeat-ms` (the broker's
+ * `group.consumer.*` settings rule).
+ *
+ * @example
+ * ```ts
+ * const { groupId, topic, remoteAssignor, member } = await protocolMemberSettings();
+ * ```
+ */
+export function protocolMemberSettings(argv: string[] = args()): Promise<ProtocolMemberSettings> {
+  exitOnUncaughtError();
+  return readMemberSettings(argv, "consumer") as Promise<ProtocolMemberSettings>;
+}
+
+const CLASSIC_FLAGS: Record<string, FlagSpec> = {
+  "session-timeout-ms": {
+    type: "string",
+    default: String(LAB_TIMING.sessionTimeoutMs),
+    help: "how long the group waits for a silent member",
+  },
+  "heartbeat-ms": {
+    type: "string",
+    default: String(LAB_TIMING.heartbeatIntervalMs),
+    help: "heartbeat interval",
+  },
+  assignor: {
+    type: "string",
+    default: DEFAULT_ASSIGNORS.join(","),
+    help: "assignors offered, in order of preference: Kafka's range and roundrobin " +
+      "(shared with Java/Python members), kafkajs (kafkajs's own RoundRobinAssigner)",
+  },
+};
+
+const CONSUMER_PROTOCOL_FLAGS: Record<string, FlagSpec> = {
+  assignor: {
+    type: "string",
+    default: REMOTE_ASSIGNORS[0],
+    help: `the broker's assignor for the group: ${REMOTE_ASSIGNORS.join(" or ")}`,
+  },
+};
+
+async function readMemberSettings(
+  argv: string[],
+  protocol: "classic" | "consumer",
+): Promise<MemberSettings | ProtocolMemberSettings> {
+  const command = protocol === "classic" ? "deno task consumer" : "deno task consumer-protocol";
+  const { values } = parseFlags(argv, command, {
+    ...(protocol === "classic" ? CLASSIC_FLAGS : CONSUMER_PROTOCOL_FLAGS),
     group: { type: "string", default: "billing-group", help: "consumer group id" },
     name: { type: "string", default: "Consumer", help: "name shown in output and as client id" },
     topic: { type: "string", default: ORDER_TOPIC, help: "topic to consume" },
     brokers: BROKERS_FLAG,
-    "session-timeout-ms": {
-      type: "string",
-      default: String(LAB_TIMING.sessionTimeoutMs),
-      help: "how long the group waits for a silent member",
-    },
-    "heartbeat-ms": {
-      type: "string",
-      default: String(LAB_TIMING.heartbeatIntervalMs),
-      help: "heartbeat interval",
-    },
     record: {
       type: "string",
       help: "record every event as JSON lines here (default: a new file in .lab/runs/<group>/)",
@@ -106,22 +158,19 @@ async function readMemberSettings(argv: string[]): Promise<MemberSettings> {
       type: "string",
       help: "exit abruptly, without committing, after processing N messages",
     },
-    assignor: {
-      type: "string",
-      default: DEFAULT_ASSIGNORS.join(","),
-      help: "assignors offered, in order of preference: Kafka's range and roundrobin " +
-        "(shared with Java/Python members), kafkajs (kafkajs's own RoundRobinAssigner)",
-    },
   });
   const brokers = resolveBrokers(values.brokers as string | undefined);
   const groupId = groupFlag("--group", values.group);
   const name = stringFlag("--name", values.name);
   const topic = topicFlag("--topic", values.topic);
-  const sessionTimeoutMs = intFlag("--session-timeout-ms", values["session-timeout-ms"], {
-    min: 1000,
-  });
-  const heartbeatIntervalMs = intFlag("--heartbeat-ms", values["heartbeat-ms"], { min: 100 });
-  if (heartbeatIntervalMs >= sessionTimeoutMs) {
+  const classic = protocol === "classic";
+  const sessionTimeoutMs = classic
+    ? intFlag("--session-timeout-ms", values["session-timeout-ms"], { min: 1000 })
+    : undefined;
+  const heartbeatIntervalMs = classic
+    ? intFlag("--heartbeat-ms", values["heartbeat-ms"], { min: 100 })
+    : undefined;
+  if (sessionTimeoutMs !== undefined && heartbeatIntervalMs! >= sessionTimeoutMs) {
     throw new UsageError(
       `--heartbeat-ms (${heartbeatIntervalMs}) must be less than --session-timeout-ms ` +
         `(${sessionTimeoutMs}): the group would evict a member between two heartbeats ` +
@@ -145,7 +194,8 @@ async function readMemberSettings(argv: string[]): Promise<MemberSettings> {
     values[flag] === undefined ? undefined : intFlag(`--${flag}`, values[flag], { min: 1 });
   const maxMessages = optionalCount("max-messages");
   const crashAfter = optionalCount("crash-after");
-  const assignors = assignorFlag("--assignor", values.assignor);
+  const assignors = classic ? assignorFlag("--assignor", values.assignor) : undefined;
+  const remoteAssignor = classic ? undefined : remoteAssignorFlag("--assignor", values.assignor);
 
   await createTopic(brokers, topic);
   console.log(`${name} starting (group ${groupId}, topic ${topic}, on ${RUNTIME_VERSION})`);
@@ -154,6 +204,7 @@ async function readMemberSettings(argv: string[]): Promise<MemberSettings> {
     groupId,
     topic,
     autoCommit: commit === "auto",
+    ...(remoteAssignor ? { remoteAssignor } : {}),
     member: {
       brokers,
       groupId,

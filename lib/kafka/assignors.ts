@@ -280,6 +280,39 @@ export function assignorFlag(name: string, raw: string | boolean | undefined): A
 }
 
 /**
+ * The assignors a Kafka 4 broker runs for consumer-protocol (KIP-848) groups
+ * (`group.consumer.assignors`), its default first; a member picks one with
+ * `group.remote.assignor`.
+ */
+export const REMOTE_ASSIGNORS = ["uniform", "range"] as const;
+
+/** One of {@linkcode REMOTE_ASSIGNORS}. */
+export type RemoteAssignor = (typeof REMOTE_ASSIGNORS)[number];
+
+/**
+ * Reads a consumer-protocol member's `--assignor` (the broker's assignor),
+ * or throws a {@linkcode UsageError}.
+ *
+ * @example
+ * ```ts
+ * remoteAssignorFlag("--assignor", "range"); // "range"
+ * ```
+ */
+export function remoteAssignorFlag(
+  name: string,
+  raw: string | boolean | undefined,
+): RemoteAssignor {
+  const value = String(raw ?? "").trim();
+  if (!(REMOTE_ASSIGNORS as readonly string[]).includes(value)) {
+    throw new UsageError(
+      `${name} takes ${REMOTE_ASSIGNORS.join(" or ")} (the broker assigns in this protocol), ` +
+        `got '${value}'`,
+    );
+  }
+  return value as RemoteAssignor;
+}
+
+/**
  * The line a member prints when the broker refuses it with
  * INCONSISTENT_GROUP_PROTOCOL: which assignor the group uses (when known),
  * which this member offered, and the fix.

@@ -54,6 +54,11 @@ export interface BrokerOptions {
    * (name → password), to try the lab's SASL settings locally.
    */
   sasl?: SaslListener;
+  /**
+   * More server properties, over the lab's; for settings a running broker
+   * cannot change, e.g. `{ "group.consumer.migration.policy": "disabled" }`.
+   */
+  settings?: Record<string, string | number>;
 }
 
 /** See {@linkcode BrokerOptions.sasl}. */
@@ -142,7 +147,11 @@ export function isEmbeddedBroker(brokers: string[], paths: BrokerPaths = brokerP
  * serverProperties(brokerPaths()).includes("group.initial.rebalance.delay.ms=0"); // true
  * ```
  */
-export function serverProperties(paths: BrokerPaths, sasl?: SaslListener): string {
+export function serverProperties(
+  paths: BrokerPaths,
+  sasl?: SaslListener,
+  overrides: Record<string, string | number> = {},
+): string {
   const settings: Record<string, string | number> = {
     "process.roles": "broker,controller",
     "node.id": 1,
@@ -163,6 +172,11 @@ export function serverProperties(paths: BrokerPaths, sasl?: SaslListener): strin
     "share.coordinator.state.topic.replication.factor": 1,
     "share.coordinator.state.topic.min.isr": 1,
     "group.initial.rebalance.delay.ms": 0,
+    // Consumer-protocol (KIP-848) members get their timing from the broker: the lab's (LAB_TIMING).
+    "group.consumer.min.session.timeout.ms": 6000,
+    "group.consumer.session.timeout.ms": 10_000,
+    "group.consumer.min.heartbeat.interval.ms": 500,
+    "group.consumer.heartbeat.interval.ms": 500,
     "log.retention.hours": 24,
   };
   if (sasl) {
@@ -184,6 +198,7 @@ export function serverProperties(paths: BrokerPaths, sasl?: SaslListener): strin
         "org.apache.kafka.common.security.scram.ScramLoginModule required;",
     });
   }
+  Object.assign(settings, overrides);
   return Object.entries(settings).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
 }
 
@@ -753,7 +768,10 @@ async function launchBroker(paths: BrokerPaths, options: BrokerOptions): Promise
   await fetchKafkaJars(paths, options.onProgress);
   const java = await findJava();
   await mkdirp(paths.logDirs);
-  await writeTextFile(paths.propertiesFile, serverProperties(paths, options.sasl));
+  await writeTextFile(
+    paths.propertiesFile,
+    serverProperties(paths, options.sasl, options.settings),
+  );
   await prepareStorage(paths, java, progress, options.sasl);
 
   progress(`Starting Kafka on ${address} (log: ${paths.logFile})...`);

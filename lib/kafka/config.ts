@@ -408,3 +408,46 @@ export async function requireBroker(brokers: string[], timeoutMs = 4000): Promis
   const result = await probeBroker(brokers, timeoutMs);
   if (result !== "ok") throw new LabError(probeMessage(brokers, result));
 }
+
+/** What a `@platformatic/kafka` client needs to connect: see {@linkcode protocolClientOptions}. */
+export interface ProtocolClientOptions {
+  clientId: string;
+  bootstrapBrokers: string[];
+  connectTimeout: number;
+  tls?: { ca?: string[]; rejectUnauthorized: boolean };
+  sasl?: {
+    mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+    username: string;
+    password: string;
+  };
+}
+
+/**
+ * {@linkcode kafkaConfig}'s connection settings for a `@platformatic/kafka`
+ * client (the consumer-protocol member, `GroupApis`): brokers, client id and
+ * the same TLS/SASL from the environment.
+ *
+ * @example
+ * ```ts
+ * protocolClientOptions({ brokers: ["localhost:9092"], clientId: "consumer-1" }).bootstrapBrokers;
+ * // ["localhost:9092"]
+ * ```
+ */
+export function protocolClientOptions(options: ClientOptions): ProtocolClientOptions {
+  const { ssl, sasl } = options.security ?? securityFromEnv();
+  return {
+    clientId: options.clientId,
+    bootstrapBrokers: options.brokers,
+    connectTimeout: options.connectionTimeoutMs ?? 3000,
+    ...(ssl ? { tls: ssl === true ? { rejectUnauthorized: true } : ssl } : {}),
+    ...(sasl
+      ? {
+        sasl: {
+          mechanism: sasl.mechanism.toUpperCase() as "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512",
+          username: sasl.username,
+          password: sasl.password,
+        },
+      }
+      : {}),
+  };
+}

@@ -18,10 +18,10 @@ import {
   type Consumer,
   type ConsumerConfig,
   type Kafka,
-  type KafkaMessage,
   type Producer,
 } from "kafkajs";
 import { Buffer } from "node:buffer";
+import type { Consumer as ProtocolConsumer } from "@platformatic/kafka";
 import {
   assignerFor,
   type AssignorName,
@@ -29,8 +29,14 @@ import {
   explainInconsistentProtocol,
 } from "./assignors.ts";
 import { LabError } from "../platform/errors.ts";
+import { GroupApis } from "./groupapis.ts";
 import { registerCompressionCodecs } from "./codecs.ts";
-import { createKafka, ORDER_TOPIC } from "./config.ts";
+import {
+  createKafka,
+  ORDER_TOPIC,
+  type ProtocolClientOptions,
+  protocolClientOptions,
+} from "./config.ts";
 import { MAX_ORDER_BYTES, type OrderEvent, type OrderProblem, parseOrder } from "./orders.ts";
 import { LiveTable } from "../platform/render.ts";
 import { appendTextFileSync, exit } from "../platform/runtime.ts";
@@ -103,6 +109,17 @@ export interface MemberOptions {
   recordFile?: string;
   /** Called for every event, in order. */
   onEvent?: (event: MemberEvent) => void;
+}
+
+/**
+ * What {@linkcode GroupMember.read} and {@linkcode GroupMember.got} need of a
+ * message: a kafkajs `KafkaMessage` or a `@platformatic/kafka` `Message`.
+ */
+export interface ConsumedMessage {
+  key: Buffer | null | undefined;
+  value: Buffer | null | undefined;
+  /** A string in kafkajs, a bigint in @platformatic/kafka. */
+  offset: string | bigint;
 }
 
 /** An order a member processed. */
@@ -215,8 +232,8 @@ export function clientIdFor(name: string): string {
     "member";
 }
 
-/** The consumer each member name watched last, so re-running a notebook cell replaces it. */
-const watched = new Map<string, Consumer>();
+/** How to close the consumer each member name watched last, so re-running a notebook cell replaces it. */
+const watched = new Map<string, () => Promise<unknown>>();
 
 /**
  * What a group member does besides the Kafka calls, as one-line calls around
@@ -253,7 +270,7 @@ export class GroupMember {
   /** Resolves when the member should leave: Ctrl+C, `--max-messages`, or kafkajs gave up. */
   readonly stopped: Promise<void>;
   #options: MemberOptions;
-  #consumer: Consumer | undefined;
+  #close: (() => Promise<unknown>) | undefined;
   #kafka: Kafka;
   #deadLetterTopic: string | false;
   #deadLetter: Promise<{ producer: Producer; maxMessageBytes: number }> | undefined;
@@ -287,6 +304,40 @@ export class GroupMember {
       maxWaitTimeInMs: LAB_TIMING.maxWaitTimeMs,
       partitionAssigners: (o.assignors ?? DEFAULT_ASSIGNORS).map(assignerFor),
     };
+  }
+
+  /**
+   * For `new Consumer(...)` of `@platformatic/kafka` (the consumer-protocol
+   * member): the brokers, the client id and TLS/SASL, as kafkajs gets them.
+   */
+  get protocolClient(): ProtocolClientOptions {
+    return protocolClientOptions({
+      brokers: this.#options.brokers,
+      clientId: clientIdFor(this.name),
+    });
+  }
+
+  /**
+   * Hands each message of a `@platformatic/kafka` stream to `handler`, one
+   * at a time, in order (as kafkajs's `eachMessage`), until the stream ends
+   * (the member left); resolves then. A stream error (the broker refused the
+   * member) is reported as a `crashed` event, and the member asks to leave.
+   */
+  async each<M>(stream: AsyncIterable<M>, handler: (message: M) => Promise<void>): Promise<void> {
+    try {
+      for await (const message of stream) await handler(message);
+    } catch (error) {
+      if (this.#left) return;
+      this.#emit({
+        type: "crashed",
+        member: this.name,
+        groupId: this.groupId,
+        error: (error as Error).message ?? String(error),
+        kafkaError: kafkaErrorType(error),
+        restarting: false,
+        at: Date.now(),
+      });
+    }
   }
 
   /**
@@ -332,13 +383,7 @@ export class GroupMember {
    * member's live table appears in the output of the cell that calls this.
    */
   watch(consumer: Consumer): Consumer {
-    const earlier = watched.get(this.name);
-    if (earlier && earlier !== consumer) earlier.disconnect().catch(() => {});
-    watched.set(this.name, consumer);
-    this.#consumer = consumer;
-    if (this.#options.output === "table") {
-      this.#table = new LiveTable(["PARTITION", "OFFSET", "KEY", "VALUE"], this.#title());
-    }
+    this.#watching(() => consumer.disconnect());
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const partitions = [...(payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
       this.partitions = partitions;
@@ -372,11 +417,74 @@ export class GroupMember {
   }
 
   /**
+   * {@linkcode watch} for a `@platformatic/kafka` consumer with
+   * `groupProtocol: "consumer"` (KIP-848): the broker assigns, and hands each
+   * member its partitions in heartbeat answers, a few at a time, with no
+   * group-wide rebalance. Reports `assigned` whenever this member's
+   * partitions change (`durationMs`: since it started joining, then since
+   * the heartbeat that brought the change) and `rebalancing` when the broker
+   * takes partitions away.
+   */
+  watchProtocol(consumer: ProtocolConsumer): ProtocolConsumer {
+    this.#watching(() => consumer.close(true));
+    // A refused join (the group is classic and may not convert) rejects consume(): say why.
+    const consume = consumer.consume.bind(consumer) as (...args: unknown[]) => Promise<unknown>;
+    (consumer as { consume: unknown }).consume = (...args: unknown[]) =>
+      consume(...args).catch(async (error) => {
+        const upgradeRefused = /upgrade is disabled/.test(brokerReason(error) ?? "");
+        throw (upgradeRefused && await this.#migrationRefusal("consumer")) || error;
+      });
+    let since = Date.now();
+    let heartbeatStart = since;
+    const check = () => {
+      const owned = consumer.assignments?.filter((a) => a.topic === this.topic);
+      const partitions = owned?.flatMap((a) => a.partitions).sort((a, b) => a - b);
+      if (!partitions || partitions.join() === this.partitions?.join()) return;
+      this.partitions = partitions;
+      this.memberId = consumer.memberId ?? undefined;
+      const at = Date.now();
+      this.#emit({
+        type: "assigned",
+        member: this.name,
+        groupId: this.groupId,
+        memberId: this.memberId ?? "",
+        partitions,
+        isLeader: false, // nobody leads: the broker assigns
+        durationMs: at - since,
+        at,
+      });
+    };
+    consumer.on("consumer:heartbeat:start", () => {
+      check();
+      heartbeatStart = Date.now();
+    });
+    consumer.on("consumer:heartbeat:end", () => {
+      check();
+      since = heartbeatStart;
+    });
+    consumer.on("consumer:group:rebalance", () => {
+      this.#emit({ type: "rebalancing", member: this.name, groupId: this.groupId, at: Date.now() });
+    });
+    return consumer;
+  }
+
+  /** Starts watching a consumer that `close` ends; the one watched before under this name goes. */
+  #watching(close: () => Promise<unknown>): void {
+    const earlier = watched.get(this.name);
+    if (earlier) earlier().catch(() => {});
+    watched.set(this.name, close);
+    this.#close = close;
+    if (this.#options.output === "table") {
+      this.#table = new LiveTable(["PARTITION", "OFFSET", "KEY", "VALUE"], this.#title());
+    }
+  }
+
+  /**
    * The order in `message`, or undefined for a bad message, which is
    * reported and copied to the dead-letter topic (before its offset is
    * committed: a crash now means a second copy, never none).
    */
-  async read(partition: number, message: KafkaMessage): Promise<OrderEvent | undefined> {
+  async read(partition: number, message: ConsumedMessage): Promise<OrderEvent | undefined> {
     const value = message.value?.toString("utf8") ?? null;
     const parsed = parseOrder(value, this.#options.maxBytes ?? MAX_ORDER_BYTES);
     if (!parsed.problem) return parsed.order;
@@ -405,7 +513,7 @@ export class GroupMember {
    * Reports a processed order (a line, a table row, the run record); then
    * `crashAfter` exits abruptly, before any commit, and `maxMessages` asks to leave.
    */
-  got(partition: number, message: KafkaMessage, order: OrderEvent): void {
+  got(partition: number, message: ConsumedMessage, order: OrderEvent): void {
     const event: MessageEvent = {
       type: "message",
       member: this.name,
@@ -445,8 +553,8 @@ export class GroupMember {
   async stop(): Promise<void> {
     if (this.#left) return;
     this.#left = true;
-    await this.#consumer?.disconnect();
-    if (watched.get(this.name) === this.#consumer) watched.delete(this.name);
+    await this.#close?.();
+    if (watched.get(this.name) === this.#close) watched.delete(this.name);
     if (this.#deadLetter) await (await this.#deadLetter).producer.disconnect();
     this.#emit({ type: "stopped", member: this.name, groupId: this.groupId, at: Date.now() });
   }
@@ -462,6 +570,8 @@ export class GroupMember {
     if (failure.kafkaError !== "INCONSISTENT_GROUP_PROTOCOL") {
       throw new LabError(`${this.name} stopped on an error: ${failure.error}`);
     }
+    const refusal = await this.#migrationRefusal("classic");
+    if (refusal) throw refusal;
     const admin = this.#kafka.admin();
     await admin.connect();
     const protocol = await admin.describeGroups([this.groupId])
@@ -473,9 +583,42 @@ export class GroupMember {
     );
   }
 
+  /**
+   * A {@linkcode LabError} explaining that `groupId` uses the other group
+   * protocol and the broker's `group.consumer.migration.policy` does not let
+   * a member of `protocol` convert it; undefined when that is not the case.
+   */
+  async #migrationRefusal(protocol: "classic" | "consumer"): Promise<LabError | undefined> {
+    const admin = this.#kafka.admin();
+    await admin.connect();
+    try {
+      const apis = new GroupApis(this.#options.brokers);
+      const group = await apis.listGroups()
+        .then((groups) => groups.find((g) => g.groupId === this.groupId))
+        .finally(() => apis.close());
+      if (!group || group.type === protocol) return undefined;
+      const { brokers } = await admin.describeCluster();
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{
+          type: ConfigResourceTypes.BROKER,
+          name: String(brokers[0].nodeId),
+          configNames: [MIGRATION_POLICY],
+        }],
+      });
+      const policy = resources[0]?.configEntries[0]?.configValue ?? "unknown";
+      if (policy === "bidirectional") return undefined;
+      return new LabError(explainMigrationRefusal(this.name, this.groupId, protocol, policy));
+    } catch {
+      return undefined; // the broker's reason stands
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   async #sendToDeadLetter(
     partition: number,
-    message: KafkaMessage,
+    message: ConsumedMessage,
     reason: OrderProblem,
   ): Promise<{ topic: string; truncatedFrom?: number } | undefined> {
     const dlq = this.#deadLetterTopic;
@@ -506,12 +649,19 @@ export class GroupMember {
       reason,
       "source-topic": this.topic,
       "source-partition": String(partition),
-      "source-offset": message.offset,
+      "source-offset": String(message.offset),
       "consumer-group": this.groupId,
     };
     // The whole message first; if the dead-letter topic refuses it as too
     // large (its headers make it bigger than the original), a copy that fits.
-    for (const copy of deadLetterCopies(message.key, message.value, headers, maxMessageBytes)) {
+    for (
+      const copy of deadLetterCopies(
+        message.key ?? null,
+        message.value ?? null,
+        headers,
+        maxMessageBytes,
+      )
+    ) {
       try {
         await producer.send({ topic: dlq, acks: -1, messages: [copy] });
         return {
@@ -589,6 +739,42 @@ export class GroupMember {
  */
 export function nextOffset(offset: string): string {
   return String(BigInt(offset) + 1n);
+}
+
+/** The broker config that says whether a group may switch protocols (KIP-848). */
+const MIGRATION_POLICY = "group.consumer.migration.policy";
+
+/**
+ * The line a member prints when the broker will not let it into `groupId`:
+ * the group uses the other protocol (a consumer-protocol group, and this
+ * member is `classic`; or the reverse), and `group.consumer.migration.policy`
+ * (`policy`) forbids converting it. The fixes: the member of the group's
+ * protocol, another group id, or the default policy `bidirectional`.
+ *
+ * @example
+ * ```ts
+ * explainMigrationRefusal("Consumer 1", "billing-group", "classic", "disabled");
+ * ```
+ */
+export function explainMigrationRefusal(
+  name: string,
+  groupId: string,
+  protocol: "classic" | "consumer",
+  policy: string,
+): string {
+  const [theirs, task] = protocol === "classic"
+    ? ["the new consumer protocol (KIP-848)", "deno task consumer-protocol"]
+    : ["the classic protocol", "deno task consumer"];
+  return `${name} cannot join ${groupId}: the group uses ${theirs}, and this broker's ` +
+    `${MIGRATION_POLICY}=${policy} forbids converting it for a ${protocol}-protocol member; ` +
+    `join with \`${task}\`, use another --group, or start the broker with ` +
+    `${MIGRATION_POLICY}=bidirectional (Kafka's default; not a dynamic setting)`;
+}
+
+/** The broker's own words in a `@platformatic/kafka` error (its `serverErrorMessage`), if any. */
+function brokerReason(error: unknown): string | undefined {
+  const errors = (error as { errors?: { serverErrorMessage?: string }[] })?.errors ?? [];
+  return errors.find((e) => e.serverErrorMessage)?.serverErrorMessage;
 }
 
 /** The Kafka error name (`type`) of an error or of the first cause that has one. */

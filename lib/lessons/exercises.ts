@@ -317,6 +317,52 @@ export const EXERCISES: Exercise[] = [
     },
   },
   {
+    id: "new-protocol",
+    lesson: 7,
+    title: "Run billing-group on the new consumer protocol",
+    goal: "billing-group is a consumer-protocol (KIP-848) group of 3 members, all on the new " +
+      "protocol, each owning one partition of order-events (assigned by the broker).",
+    how: [
+      'deno task consumer-protocol --name "Consumer 1"',
+      'deno task consumer-protocol --name "Consumer 2"',
+      'deno task consumer-protocol --name "Consumer 3"',
+    ],
+    async check(ctx) {
+      const s = await snapshotGroup(ctx.admin, ctx.groups.billing);
+      const counts = owns(s, ctx.topic);
+      const classic = s.members.filter((m) => m.upgraded !== true);
+      return result(
+        [
+          {
+            ok: s.type === "consumer",
+            text: `a consumer-protocol group (it is ${s.type ?? "classic"})`,
+          },
+          { ok: s.members.length === 3, text: `3 members (found ${s.members.length})` },
+          {
+            ok: classic.length === 0,
+            text: `no classic member (found ${classic.length})`,
+          },
+          {
+            ok: counts.length === 3 && counts.every((c) => c === 1),
+            text: "each member owns exactly one partition",
+          },
+        ],
+        membersTable(s, ctx.topic),
+        classic.length > 0
+          ? `Stop the kafkajs members (${
+            classic.map((m) => m.clientId).join(", ")
+          }) with Ctrl+C: ` +
+            "start members with deno task consumer-protocol instead."
+          : s.members.length < 3
+          ? `Start ${3 - s.members.length} more: deno task consumer-protocol --name ` +
+            `"Consumer ${s.members.length + 1}" in another terminal.`
+          : s.members.length > 3
+          ? `Stop ${s.members.length - 3} of them with Ctrl+C.`
+          : "Wait a second for the broker to finish moving partitions, then check again.",
+      );
+    },
+  },
+  {
     id: "share-not-idle",
     lesson: 8,
     title: "Run four share members of billing-share-group, none idle",

@@ -222,7 +222,14 @@ export class Lab {
   async startMembers(
     groupId: string,
     names: string[],
-    options: { sessionTimeoutMs?: number; extraArgs?: string[] } = {},
+    options: {
+      sessionTimeoutMs?: number;
+      extraArgs?: string[];
+      /** `consumer`: `scripts/consumer_protocol.ts` (KIP-848; the broker times and assigns). */
+      protocol?: "classic" | "consumer";
+      /** `--assignor`: the member's (classic), or the broker's (consumer: uniform, range). */
+      assignor?: string;
+    } = {},
   ): Promise<MemberProcess[]> {
     // This lab's other members stay: a group grows one cell at a time (lesson 3).
     await this.clearLeftovers([groupId], this.#processes.filter((m) => !names.includes(m.name)));
@@ -230,9 +237,11 @@ export class Lab {
     const inKernel = await this.withAdmin(async (admin) =>
       (await snapshotGroup(admin, groupId)).members.length
     );
+    const classic = options.protocol !== "consumer";
     const extraArgs = [
-      "--session-timeout-ms",
-      String(options.sessionTimeoutMs ?? LAB_TIMING.sessionTimeoutMs),
+      ...classic
+        ? ["--session-timeout-ms", String(options.sessionTimeoutMs ?? LAB_TIMING.sessionTimeoutMs)]
+        : [],
       ...options.extraArgs ?? [],
     ];
     const started: MemberProcess[] = [];
@@ -242,6 +251,8 @@ export class Lab {
         name,
         brokers: this.brokers,
         topic: this.topic,
+        protocol: options.protocol,
+        assignor: options.assignor,
         extraArgs,
       });
       started.push(member);

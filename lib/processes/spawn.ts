@@ -36,6 +36,8 @@ import {
 import { until } from "../platform/wait.ts";
 
 const SCRIPTS = projectPath("scripts/");
+/** The member script of each group protocol. */
+const MEMBER_SCRIPTS = { classic: "consumer.ts", consumer: "consumer_protocol.ts" } as const;
 
 /** Options for {@linkcode spawnMember}. */
 export interface SpawnMemberOptions {
@@ -49,6 +51,14 @@ export interface SpawnMemberOptions {
   extraArgs?: string[];
   /** Each line the member prints (stdout and stderr). Default: ignore. */
   onLine?: (line: string) => void;
+  /**
+   * Which member: `classic` (default), `scripts/consumer.ts` (kafkajs); or
+   * `consumer`, `scripts/consumer_protocol.ts` (@platformatic/kafka with the
+   * new consumer protocol, KIP-848; `assignor` is then `uniform` or `range`).
+   */
+  protocol?: "classic" | "consumer";
+  /** `--assignor`, when given. */
+  assignor?: string;
   /**
    * The command that runs the script, before its path: default this runtime
    * (`deno run -A`, or `bun` under Bun); `["bun"]` runs the member on Bun.
@@ -174,7 +184,8 @@ export async function stopLeftoverMembers(
       .then((text) => JSON.parse(text) as RunningMember, () => undefined);
     if (member && keep.includes(member.pid)) continue;
     const command = member && await processCommandLine(member.pid);
-    if (command?.includes(`${SCRIPTS}consumer.ts`) && command.includes(`--name ${member!.name}`)) {
+    const script = Object.values(MEMBER_SCRIPTS).find((s) => command?.includes(`${SCRIPTS}${s} `));
+    if (script && command!.includes(`--name ${member!.name}`)) {
       killProcess(member!.pid, "SIGTERM");
       leftovers.push(member!);
     } else await remove(`${dir}/${file}`); // its process is gone, or the pid is another's
@@ -188,7 +199,8 @@ export async function stopLeftoverMembers(
 }
 
 /**
- * Starts `scripts/consumer.ts` as a process and resolves once it has been
+ * Starts `scripts/consumer.ts` (or, with `protocol: "consumer"`,
+ * `scripts/consumer_protocol.ts`) as a process and resolves once it has been
  * assigned partitions (or found itself idle) for the first time.
  *
  * @example
@@ -206,7 +218,7 @@ export async function spawnMember(
     await newRunLog(options.groupId, clientIdFor(options.name));
   const lines: string[] = [];
   const assigned = Promise.withResolvers<void>();
-  const child = spawnScript("consumer.ts", [
+  const child = spawnScript(MEMBER_SCRIPTS[options.protocol ?? "classic"], [
     ...memberFlags(options),
     "--record",
     runLog,
