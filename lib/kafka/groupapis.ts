@@ -20,6 +20,7 @@ import {
   Writer,
 } from "@platformatic/kafka";
 import { LabError } from "../platform/errors.ts";
+import { type ProtocolClientOptions, protocolClientOptions } from "./config.ts";
 
 /** The three kinds of group a Kafka 4 broker keeps. */
 export type GroupType = "classic" | "consumer" | "share";
@@ -296,13 +297,13 @@ export class GroupApis {
   #admin: PlatformaticAdmin;
   #connections = new Map<string, Promise<Connection>>();
 
+  /** Connection settings of every request: the brokers and the environment's TLS/SASL. */
+  #options: ProtocolClientOptions;
+
+  /** Connects to `brokers` with the security `KAFKA_SSL`/`KAFKA_SASL_*` set, as every lab client. */
   constructor(readonly brokers: string[]) {
-    this.#admin = new PlatformaticAdmin({
-      clientId: "lab-groupapis",
-      bootstrapBrokers: brokers,
-      retries: 1,
-      timeout: 10_000,
-    });
+    this.#options = protocolClientOptions({ brokers, clientId: "lab-groupapis" });
+    this.#admin = new PlatformaticAdmin({ ...this.#options, retries: 1, timeout: 10_000 });
   }
 
   /** Every group the cluster keeps, with its type, sorted by group id. */
@@ -375,7 +376,8 @@ export class GroupApis {
     const [found] = await this.#admin.findCoordinator({ keyType: 0, keys: [groupId] });
     const address = `${found.host}:${found.port}`;
     if (!this.#connections.has(address)) {
-      const connection = new Connection("lab-groupapis");
+      const { clientId, connectTimeout, tls, sasl } = this.#options;
+      const connection = new Connection(clientId, { connectTimeout, tls, sasl });
       this.#connections.set(
         address,
         (async () => {
