@@ -17,6 +17,7 @@ import {
   Connection,
   createAPI,
   type Reader,
+  type ResponseParser,
   Writer,
 } from "@platformatic/kafka";
 import { LabError } from "../platform/errors.ts";
@@ -109,52 +110,28 @@ function describeRequest(groupIds: string[]): Writer {
     .appendTaggedFields();
 }
 
-/** ConsumerGroupDescribe v1 (key 69): v0 plus each member's type. */
-const consumerGroupDescribeV1 = createAPI<[string[]], GroupResult<EpochGroup>[]>(
-  69,
-  1,
-  describeRequest,
-  (_correlationId, _apiKey, _apiVersion, reader) => {
+/**
+ * The response of ConsumerGroupDescribe and ShareGroupDescribe, whose group
+ * fields are the same: only the members differ, read by `readMember`.
+ */
+function describeResponse(
+  type: EpochGroup["type"],
+  readMember: (r: Reader) => EpochMember,
+): ResponseParser<GroupResult<EpochGroup>[]> {
+  return (_correlationId, _apiKey, _apiVersion, reader) => {
     reader.readInt32(); // throttle time
     const groups = reader.readArray(
       (r) => {
         const errorCode = r.readInt16();
         const errorMessage = r.readNullableString();
         const group: EpochGroup = {
-          type: "consumer",
+          type,
           groupId: r.readString(),
           state: r.readString(),
           groupEpoch: r.readInt32(),
           assignmentEpoch: r.readInt32(),
           assignor: r.readString(),
-          members: r.readArray(
-            (r) => {
-              const memberId = r.readString();
-              const instanceId = r.readNullableString();
-              r.readNullableString(); // rack
-              const memberEpoch = r.readInt32();
-              const clientId = r.readString();
-              const host = r.readString();
-              r.readArray((r) => r.readString(), true, false); // subscribed topics
-              r.readNullableString(); // subscribed regex
-              const assignment = readAssignment(r);
-              const targetAssignment = readAssignment(r);
-              const memberType = r.readInt8(); // -1 unknown, 0 classic, 1 consumer
-              r.readTaggedFields();
-              return {
-                memberId,
-                clientId,
-                host,
-                instanceId,
-                memberEpoch,
-                assignment,
-                targetAssignment,
-                upgraded: memberType === -1 ? undefined : memberType === 1,
-              };
-            },
-            true,
-            false,
-          ),
+          members: r.readArray(readMember, true, false),
         };
         r.readInt32(); // authorized operations
         r.readTaggedFields();
@@ -165,7 +142,38 @@ const consumerGroupDescribeV1 = createAPI<[string[]], GroupResult<EpochGroup>[]>
     );
     reader.readTaggedFields();
     return groups;
-  },
+  };
+}
+
+/** ConsumerGroupDescribe v1 (key 69): v0 plus each member's type. */
+const consumerGroupDescribeV1 = createAPI<[string[]], GroupResult<EpochGroup>[]>(
+  69,
+  1,
+  describeRequest,
+  describeResponse("consumer", (r) => {
+    const memberId = r.readString();
+    const instanceId = r.readNullableString();
+    r.readNullableString(); // rack
+    const memberEpoch = r.readInt32();
+    const clientId = r.readString();
+    const host = r.readString();
+    r.readArray((r) => r.readString(), true, false); // subscribed topics
+    r.readNullableString(); // subscribed regex
+    const assignment = readAssignment(r);
+    const targetAssignment = readAssignment(r);
+    const memberType = r.readInt8(); // -1 unknown, 0 classic, 1 consumer
+    r.readTaggedFields();
+    return {
+      memberId,
+      clientId,
+      host,
+      instanceId,
+      memberEpoch,
+      assignment,
+      targetAssignment,
+      upgraded: memberType === -1 ? undefined : memberType === 1,
+    };
+  }),
 );
 
 /** ShareGroupDescribe v1 (key 77), the only stable version. */
@@ -173,45 +181,17 @@ const shareGroupDescribeV1 = createAPI<[string[]], GroupResult<EpochGroup>[]>(
   77,
   1,
   describeRequest,
-  (_correlationId, _apiKey, _apiVersion, reader) => {
-    reader.readInt32();
-    const groups = reader.readArray(
-      (r) => {
-        const errorCode = r.readInt16();
-        const errorMessage = r.readNullableString();
-        const group: EpochGroup = {
-          type: "share",
-          groupId: r.readString(),
-          state: r.readString(),
-          groupEpoch: r.readInt32(),
-          assignmentEpoch: r.readInt32(),
-          assignor: r.readString(),
-          members: r.readArray(
-            (r) => {
-              const memberId = r.readString();
-              r.readNullableString(); // rack
-              const memberEpoch = r.readInt32();
-              const clientId = r.readString();
-              const host = r.readString();
-              r.readArray((r) => r.readString(), true, false);
-              const assignment = readAssignment(r);
-              r.readTaggedFields();
-              return { memberId, clientId, host, instanceId: null, memberEpoch, assignment };
-            },
-            true,
-            false,
-          ),
-        };
-        r.readInt32();
-        r.readTaggedFields();
-        return { errorCode, errorMessage, group };
-      },
-      true,
-      false,
-    );
-    reader.readTaggedFields();
-    return groups;
-  },
+  describeResponse("share", (r) => {
+    const memberId = r.readString();
+    r.readNullableString(); // rack
+    const memberEpoch = r.readInt32();
+    const clientId = r.readString();
+    const host = r.readString();
+    r.readArray((r) => r.readString(), true, false); // subscribed topics
+    const assignment = readAssignment(r);
+    r.readTaggedFields();
+    return { memberId, clientId, host, instanceId: null, memberEpoch, assignment };
+  }),
 );
 
 /** DescribeShareGroupOffsets v1 (key 90): start offset and lag, every topic (null topics). */
