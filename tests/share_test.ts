@@ -6,6 +6,7 @@
  * back when their locks time out, and a new share group starts at latest
  * unless the group's `share.auto.offset.reset` says earliest.
  */
+import { waitForGroup } from "../lib/inspect/groups.ts";
 import { alterGroupConfig } from "../lib/kafka/groupconfig.ts";
 import { GroupMember, waitForMembers } from "../lib/kafka/member.ts";
 import { type ProducedOrder, produceOrders } from "../lib/kafka/producer.ts";
@@ -106,6 +107,16 @@ Deno.test("four share members on 3 partitions all get records; a classic group's
       await waitForMembers(members, () => members.every((m) => m.partitions !== undefined), 20_000),
       "the classic members joined",
     );
+    // Four JVMs: under load they join seconds apart; produce once all four have partitions.
+    const { ok, snapshot } = await withAdmin((admin) =>
+      waitForGroup(
+        admin,
+        groupId,
+        (s) => s.members.length === 4 && s.members.every((m) => m.assignment[topic]?.length),
+        60_000,
+      )
+    );
+    assertTrue(ok, `four share members joined: ${JSON.stringify(snapshot.members)}`);
     const produced = await produceUntil(
       topic,
       () => share.every((m) => deliveriesIn(m.lines).length > 0),

@@ -12,7 +12,7 @@ import { GroupMember } from "../kafka/member.ts";
 import { produceOrders } from "../kafka/producer.ts";
 import { ensureTopic } from "../kafka/topic.ts";
 import { ORDER_PARTITIONS } from "../kafka/config.ts";
-import { groupApisFor, logEndOffsets, snapshotGroup } from "../inspect/groups.ts";
+import { groupApisFor, logEndOffsets, snapshotGroup, waitForGroup } from "../inspect/groups.ts";
 import { membersTable } from "../inspect/describe.ts";
 import {
   deliveriesIn,
@@ -94,21 +94,19 @@ export class Lesson8 extends Lab {
    * there, so records produced from then on are the group's.
    */
   async #shareGroupReady(groupId: string, members: number, topic = this.topic): Promise<void> {
-    const ready = await this.withAdmin(async (admin) => {
-      const apis = await groupApisFor(admin);
-      const assigned = async () => {
-        const group = await apis.describeShareGroup(groupId);
-        return group?.members.length === members &&
-          group.members.every((m) => (m.assignment[topic] ?? []).length > 0);
-      };
-      const deadline = Date.now() + 30_000;
-      while (!await assigned()) {
-        if (Date.now() > deadline) return false;
-        await sleep(300);
-      }
-      return true;
-    });
-    if (!ready) throw new LabError(`share group ${groupId} did not get ${members} members in 30 s`);
+    // A JVM each: under load, joining takes well over the 2 s it takes on an idle machine.
+    const { ok } = await this.withAdmin((admin) =>
+      waitForGroup(
+        admin,
+        groupId,
+        (s) =>
+          s.members.length === members &&
+          s.members.every((m) => (m.assignment[topic] ?? []).length > 0),
+        60_000,
+        { pollMs: 300 },
+      )
+    );
+    if (!ok) throw new LabError(`share group ${groupId} did not get ${members} members in 60 s`);
     await sleep(2_000);
   }
 

@@ -304,7 +304,8 @@ export class Lab {
 
   /**
    * Waits until `groupId` is Stable with `members` members and every partition
-   * of the topic owned; throws a {@linkcode LabError} after 30 s.
+   * of the topic owned; throws a {@linkcode LabError} after 60 s (a member
+   * process joins in about a second, far more on a loaded machine).
    */
   protected async settle(admin: Admin, groupId: string, members: number): Promise<GroupSnapshot> {
     const { ok, snapshot } = await waitForGroup(
@@ -313,9 +314,14 @@ export class Lab {
       (s) =>
         s.members.length === members && s.state === "Stable" &&
         allPartitionsOwned(s, this.topic, ORDER_PARTITIONS),
-      30_000,
+      60_000,
     );
-    if (!ok) throw new LabError(`${groupId} did not settle with ${members} member(s)`);
+    if (!ok) {
+      throw new LabError(
+        `${groupId} did not settle with ${members} member(s) in 60 s: it has ` +
+          `${snapshot.members.length}, state ${snapshot.state}`,
+      );
+    }
     return snapshot;
   }
 
