@@ -81,13 +81,14 @@ Deno.test("producer and member work through a SASL listener; a wrong password or
       assertEquals(produced.code, 0, `${mechanism}: ${produced.stderr.slice(-500)}`);
       assertMatch(produced.stdout, /Produced 3 orders/);
       const record = await Deno.makeTempFile({ suffix: ".jsonl" });
+      const groupId = uniqueName("secure-group");
       const consumed = await run(
         "consumer.ts",
         [
           "--topic",
           topic,
           "--group",
-          uniqueName("secure-group"),
+          groupId,
           "--name",
           "Consumer 1",
           "--record",
@@ -100,6 +101,10 @@ Deno.test("producer and member work through a SASL listener; a wrong password or
       );
       assertEquals(consumed.code, 0, `${mechanism}: ${consumed.stderr.slice(-300)}`);
       assertMatch(consumed.stdout, /Consumer 1 got message: \{"order_id":"100\d"/, mechanism);
+      // --list asks with ListGroups through @platformatic/kafka: the same SASL settings.
+      const listed = await run("describe.ts", ["--list"], env);
+      assertEquals(listed.code, 0, `${mechanism}: ${listed.stderr.slice(-300)}`);
+      assertMatch(listed.stdout, new RegExp(`^${groupId}\\s+classic`, "m"), listed.stdout);
       outputs.push(
         produced.stdout,
         produced.stderr,

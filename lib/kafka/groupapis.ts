@@ -17,9 +17,11 @@ import {
   Connection,
   createAPI,
   type Reader,
+  type ResponseParser,
   Writer,
 } from "@platformatic/kafka";
 import { LabError } from "../platform/errors.ts";
+import { type ProtocolClientOptions, protocolClientOptions } from "./config.ts";
 
 /** The three kinds of group a Kafka 4 broker keeps. */
 export type GroupType = "classic" | "consumer" | "share";
@@ -108,52 +110,28 @@ function describeRequest(groupIds: string[]): Writer {
     .appendTaggedFields();
 }
 
-/** ConsumerGroupDescribe v1 (key 69): v0 plus each member's type. */
-const consumerGroupDescribeV1 = createAPI<[string[]], GroupResult<EpochGroup>[]>(
-  69,
-  1,
-  describeRequest,
-  (_correlationId, _apiKey, _apiVersion, reader) => {
+/**
+ * The response of ConsumerGroupDescribe and ShareGroupDescribe, whose group
+ * fields are the same: only the members differ, read by `readMember`.
+ */
+function describeResponse(
+  type: EpochGroup["type"],
+  readMember: (r: Reader) => EpochMember,
+): ResponseParser<GroupResult<EpochGroup>[]> {
+  return (_correlationId, _apiKey, _apiVersion, reader) => {
     reader.readInt32(); // throttle time
     const groups = reader.readArray(
       (r) => {
         const errorCode = r.readInt16();
         const errorMessage = r.readNullableString();
         const group: EpochGroup = {
-          type: "consumer",
+          type,
           groupId: r.readString(),
           state: r.readString(),
           groupEpoch: r.readInt32(),
           assignmentEpoch: r.readInt32(),
           assignor: r.readString(),
-          members: r.readArray(
-            (r) => {
-              const memberId = r.readString();
-              const instanceId = r.readNullableString();
-              r.readNullableString(); // rack
-              const memberEpoch = r.readInt32();
-              const clientId = r.readString();
-              const host = r.readString();
-              r.readArray((r) => r.readString(), true, false); // subscribed topics
-              r.readNullableString(); // subscribed regex
-              const assignment = readAssignment(r);
-              const targetAssignment = readAssignment(r);
-              const memberType = r.readInt8(); // -1 unknown, 0 classic, 1 consumer
-              r.readTaggedFields();
-              return {
-                memberId,
-                clientId,
-                host,
-                instanceId,
-                memberEpoch,
-                assignment,
-                targetAssignment,
-                upgraded: memberType === -1 ? undefined : memberType === 1,
-              };
-            },
-            true,
-            false,
-          ),
+          members: r.readArray(readMember, true, false),
         };
         r.readInt32(); // authorized operations
         r.readTaggedFields();
@@ -164,7 +142,38 @@ const consumerGroupDescribeV1 = createAPI<[string[]], GroupResult<EpochGroup>[]>
     );
     reader.readTaggedFields();
     return groups;
-  },
+  };
+}
+
+/** ConsumerGroupDescribe v1 (key 69): v0 plus each member's type. */
+const consumerGroupDescribeV1 = createAPI<[string[]], GroupResult<EpochGroup>[]>(
+  69,
+  1,
+  describeRequest,
+  describeResponse("consumer", (r) => {
+    const memberId = r.readString();
+    const instanceId = r.readNullableString();
+    r.readNullableString(); // rack
+    const memberEpoch = r.readInt32();
+    const clientId = r.readString();
+    const host = r.readString();
+    r.readArray((r) => r.readString(), true, false); // subscribed topics
+    r.readNullableString(); // subscribed regex
+    const assignment = readAssignment(r);
+    const targetAssignment = readAssignment(r);
+    const memberType = r.readInt8(); // -1 unknown, 0 classic, 1 consumer
+    r.readTaggedFields();
+    return {
+      memberId,
+      clientId,
+      host,
+      instanceId,
+      memberEpoch,
+      assignment,
+      targetAssignment,
+      upgraded: memberType === -1 ? undefined : memberType === 1,
+    };
+  }),
 );
 
 /** ShareGroupDescribe v1 (key 77), the only stable version. */
@@ -172,45 +181,17 @@ const shareGroupDescribeV1 = createAPI<[string[]], GroupResult<EpochGroup>[]>(
   77,
   1,
   describeRequest,
-  (_correlationId, _apiKey, _apiVersion, reader) => {
-    reader.readInt32();
-    const groups = reader.readArray(
-      (r) => {
-        const errorCode = r.readInt16();
-        const errorMessage = r.readNullableString();
-        const group: EpochGroup = {
-          type: "share",
-          groupId: r.readString(),
-          state: r.readString(),
-          groupEpoch: r.readInt32(),
-          assignmentEpoch: r.readInt32(),
-          assignor: r.readString(),
-          members: r.readArray(
-            (r) => {
-              const memberId = r.readString();
-              r.readNullableString(); // rack
-              const memberEpoch = r.readInt32();
-              const clientId = r.readString();
-              const host = r.readString();
-              r.readArray((r) => r.readString(), true, false);
-              const assignment = readAssignment(r);
-              r.readTaggedFields();
-              return { memberId, clientId, host, instanceId: null, memberEpoch, assignment };
-            },
-            true,
-            false,
-          ),
-        };
-        r.readInt32();
-        r.readTaggedFields();
-        return { errorCode, errorMessage, group };
-      },
-      true,
-      false,
-    );
-    reader.readTaggedFields();
-    return groups;
-  },
+  describeResponse("share", (r) => {
+    const memberId = r.readString();
+    r.readNullableString(); // rack
+    const memberEpoch = r.readInt32();
+    const clientId = r.readString();
+    const host = r.readString();
+    r.readArray((r) => r.readString(), true, false); // subscribed topics
+    const assignment = readAssignment(r);
+    r.readTaggedFields();
+    return { memberId, clientId, host, instanceId: null, memberEpoch, assignment };
+  }),
 );
 
 /** DescribeShareGroupOffsets v1 (key 90): start offset and lag, every topic (null topics). */
@@ -296,13 +277,13 @@ export class GroupApis {
   #admin: PlatformaticAdmin;
   #connections = new Map<string, Promise<Connection>>();
 
+  /** Connection settings of every request: the brokers and the environment's TLS/SASL. */
+  #options: ProtocolClientOptions;
+
+  /** Connects to `brokers` with the security `KAFKA_SSL`/`KAFKA_SASL_*` set, as every lab client. */
   constructor(readonly brokers: string[]) {
-    this.#admin = new PlatformaticAdmin({
-      clientId: "lab-groupapis",
-      bootstrapBrokers: brokers,
-      retries: 1,
-      timeout: 10_000,
-    });
+    this.#options = protocolClientOptions({ brokers, clientId: "lab-groupapis" });
+    this.#admin = new PlatformaticAdmin({ ...this.#options, retries: 1, timeout: 10_000 });
   }
 
   /** Every group the cluster keeps, with its type, sorted by group id. */
@@ -390,7 +371,8 @@ export class GroupApis {
     const [found] = await this.#admin.findCoordinator({ keyType: 0, keys: [groupId] });
     const address = `${found.host}:${found.port}`;
     if (!this.#connections.has(address)) {
-      const connection = new Connection("lab-groupapis");
+      const { clientId, connectTimeout, tls, sasl } = this.#options;
+      const connection = new Connection(clientId, { connectTimeout, tls, sasl });
       this.#connections.set(
         address,
         (async () => {
