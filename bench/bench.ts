@@ -899,7 +899,10 @@ export function barChart(
   groups: BarGroup[],
   format: (value: number) => string,
 ): string {
-  const labelWidth = 360, barsWidth = 300, bar = 13, gap = 3, groupGap = 14, top = 56;
+  // About 6.5 px per character of 12 px sans-serif text.
+  const textWidth = (text: string) => Math.ceil(text.length * 6.5);
+  const labelWidth = 20 + Math.max(...groups.map((g) => textWidth(g.label)));
+  const barsWidth = 300, bar = 13, gap = 3, groupGap = 14, top = 56;
   const groupHeight = series.length * (bar + gap) + groupGap;
   const width = labelWidth + barsWidth + 90;
   const height = top + groups.length * groupHeight + 10;
@@ -909,10 +912,11 @@ export function barChart(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="10" y="20" font-weight="bold">${escapeXml(title)}</text>`,
-    ...series.map((name, i) =>
-      `<rect x="${10 + i * 230}" y="32" width="12" height="12" fill="${colors[i]}"/>` +
-      `<text x="${28 + i * 230}" y="42">${escapeXml(name)}</text>`
-    ),
+    ...series.map((name, i) => {
+      const x = 10 + series.slice(0, i).reduce((sum, s) => sum + textWidth(s) + 40, 0);
+      return `<rect x="${x}" y="32" width="12" height="12" fill="${colors[i]}"/>` +
+        `<text x="${x + 18}" y="42">${escapeXml(name)}</text>`;
+    }),
   ];
   groups.forEach((group, g) => {
     const y0 = top + g * groupHeight;
