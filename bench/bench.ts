@@ -871,3 +871,79 @@ export function scaleOutChart(
   parts.push("</svg>");
   return parts.join("\n");
 }
+
+/** One group of bars in {@linkcode barChart}: its label and a value per series (none: no bar). */
+export interface BarGroup {
+  label: string;
+  values: (number | undefined)[];
+}
+
+const escapeXml = (text: string) =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/**
+ * A horizontal bar chart as SVG: one group of bars per `groups` entry, one
+ * bar per series (colored, with a legend), each labelled with its value
+ * formatted by `format`.
+ *
+ * @example
+ * ```ts
+ * const svg = barChart("Pauses", ["stayed", "moved"],
+ *   [{ label: "eager", values: [0.9, 1.1] }, { label: "cooperative", values: [0.1, 1.2] }],
+ *   (v) => `${v.toFixed(2)} s`);
+ * ```
+ */
+export function barChart(
+  title: string,
+  series: string[],
+  groups: BarGroup[],
+  format: (value: number) => string,
+): string {
+  // About 6.5 px per character of 12 px sans-serif text.
+  const textWidth = (text: string) => Math.ceil(text.length * 6.5);
+  const labelWidth = 20 + Math.max(...groups.map((g) => textWidth(g.label)));
+  const barsWidth = 300, bar = 13, gap = 3, groupGap = 14, top = 56;
+  const groupHeight = series.length * (bar + gap) + groupGap;
+  const width = labelWidth + barsWidth + 90;
+  const height = top + groups.length * groupHeight + 10;
+  const max = Math.max(1e-9, ...groups.flatMap((g) => g.values.filter((v) => v !== undefined)));
+  const colors = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759"];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="10" y="20" font-weight="bold">${escapeXml(title)}</text>`,
+    ...series.map((name, i) => {
+      const x = 10 + series.slice(0, i).reduce((sum, s) => sum + textWidth(s) + 40, 0);
+      return `<rect x="${x}" y="32" width="12" height="12" fill="${colors[i]}"/>` +
+        `<text x="${x + 18}" y="42">${escapeXml(name)}</text>`;
+    }),
+  ];
+  groups.forEach((group, g) => {
+    const y0 = top + g * groupHeight;
+    parts.push(
+      `<text x="${labelWidth - 8}" y="${
+        y0 + (series.length * (bar + gap)) / 2 + 4
+      }" text-anchor="end">${escapeXml(group.label)}</text>`,
+    );
+    group.values.forEach((value, i) => {
+      if (value === undefined) return;
+      const y = y0 + i * (bar + gap);
+      const w = Math.max(1, value / max * barsWidth);
+      parts.push(
+        `<rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${bar}" fill="${
+          colors[i % colors.length]
+        }"/>`,
+        `<text x="${labelWidth + w + 4}" y="${y + bar - 2}" font-size="11">${
+          escapeXml(format(value))
+        }</text>`,
+      );
+    });
+  });
+  parts.push(
+    `<line x1="${labelWidth}" y1="${top - 4}" x2="${labelWidth}" y2="${
+      height - 10
+    }" stroke="#333"/>`,
+    "</svg>",
+  );
+  return parts.join("\n");
+}

@@ -117,6 +117,23 @@ await lab.stopAll();
 // Start `deno task consumer1`, `consumer2` and `consumer3` in three terminals and a `deno task producer --count 100` in a fourth. Press Ctrl+C in one consumer terminal; in another, find the process id (`pgrep -f "Consumer 2"`) and `kill -9` it. Each remaining consumer prints its new assignment and how long the rebalance took.
 
 // %% [markdown]
+// ## Static members and cooperative rebalancing
+//
+// Two Kafka features make rebalances cheaper; kafkajs has neither, Kafka's Java client has both, so the lab's Java member (`java/Consumer.java`, Kafka's own `kafka-clients`) shows them:
+//
+// - **Static membership** (KIP-345, `group.instance.id`): a restart (a deploy, a crash) normally costs a rebalance when the member goes and another when it comes back. A static member's place is kept for the session timeout (it sends no LeaveGroup when it closes); back within it, it gets **the same partitions with no rebalance**, and the other members notice nothing:
+//
+//   ```sh
+//   java -cp 'kafka/libs/*' java/Consumer.java --group static-group --name "Gold" --instance-id gold
+//   java -cp 'kafka/libs/*' java/Consumer.java --group static-group --name "Silver" --instance-id silver
+//   deno task watch --group static-group   # kill -9 Gold, start it again within 10 s: no new rebalance
+//   ```
+//
+// - **Cooperative rebalancing** (KIP-429, `--assignor cooperative-sticky`): the assignors of this lesson (*eager*: `range`, `roundrobin`) take **every** partition from **every** member at each rebalance and deal them out again, so the whole group stops. Cooperative-sticky takes away only the partitions that move, then hands them over in a second round; the others are processed on. The Java member prints `Gold revoked: partition 1` for each partition it gives up: start two members with `--assignor cooperative-sticky`, a third joins, and only one line says `revoked`, where with `--assignor range` both first members revoke all they owned. Every member of a group must offer the assignor, so this is a group of Java members.
+//
+// `tests/protocols_test.ts` checks both on the live broker. How long partitions actually stop, eager vs cooperative vs the new consumer protocol vs a static restart, is measured side by side by `deno task bench protocols`: lesson 7 ends with the table.
+
+// %% [markdown]
 // ## Exercise: Kill a member and show its partitions moved
 //
 // Do it yourself, in terminals, on the same broker; then let the lab check your work on the live cluster (it prints what it sees, and a hint when something is missing; `--watch` re-checks until it passes):

@@ -1,7 +1,9 @@
 /**
- * `deno task bench [throughput|scaleout|rebalance|coldstart|suite ...] [--quick]`:
+ * `deno task bench [throughput|scaleout|rebalance|coldstart|suite|protocols ...] [--quick]`:
  * measures the lab against references in the same run, prints a Markdown
- * table and writes it, with an SVG chart of the scale-out, to bench/results/.
+ * table and writes it, with an SVG chart of the scale-out, to bench/results/
+ * (results.md); the rebalance protocols side by side go to protocols.md and
+ * protocols.svg.
  *
  * @module
  */
@@ -21,6 +23,14 @@ import {
   scaleOutChart,
 } from "../bench/bench.ts";
 import {
+  benchProtocols,
+  type ProtocolRow,
+  PROTOCOLS_DEFINITIONS,
+  protocolsChart,
+  protocolsTable,
+  protocolVersions,
+} from "../bench/protocols.ts";
+import {
   args,
   machineSummary,
   mkdirp,
@@ -28,7 +38,7 @@ import {
   writeTextFile,
 } from "../lib/platform/runtime.ts";
 
-const BENCHES = ["throughput", "scaleout", "rebalance", "coldstart", "suite"] as const;
+const BENCHES = ["throughput", "scaleout", "rebalance", "coldstart", "suite", "protocols"] as const;
 
 await runMain(async () => {
   const { values, positionals } = parseFlags(args(), "deno task bench", {
@@ -52,6 +62,7 @@ await runMain(async () => {
   const loadAtStart = loadavg()[0];
   const rows: BenchRow[] = [];
   let chart: string | undefined;
+  let protocols: ProtocolRow[] | undefined;
   for (const bench of chosen) {
     if (bench === "throughput") rows.push(...await benchThroughput(ctx));
     if (bench === "scaleout") {
@@ -62,19 +73,29 @@ await runMain(async () => {
     if (bench === "rebalance") rows.push(...await benchRebalance(ctx));
     if (bench === "coldstart") rows.push(...await benchColdStart(ctx));
     if (bench === "suite") rows.push(...await benchSuite(ctx));
+    if (bench === "protocols") protocols = await benchProtocols(ctx);
   }
   // Other work on the machine slows both sides of a pair alike (trials interleave), but not evenly.
   const machine = `${machineSummary()}, 1-minute load average ${loadAtStart.toFixed(1)} at the ` +
     `start and ${loadavg()[0].toFixed(1)} at the end`;
-  const table = markdownTable(rows);
   const dir = projectPath("bench/results/");
   await mkdirp(dir);
-  await writeTextFile(
-    `${dir}results.md`,
-    `# Benchmark results\n\n${new Date().toISOString()} on ${machine}${
-      quick ? " (--quick)" : ""
-    }\n\n${table}\n`,
-  );
-  if (chart) await writeTextFile(`${dir}scaleout.svg`, chart);
-  console.log(`\n${table}\n\nMachine: ${machine}. Written to bench/results/.`);
+  const when = `${new Date().toISOString()} on ${machine}${quick ? " (--quick: one trial)" : ""}`;
+  if (protocols) {
+    const table = protocolsTable(protocols);
+    await writeTextFile(
+      `${dir}protocols.md`,
+      `# Rebalance protocols side by side\n\n${when}; ${await protocolVersions()}.\n\n` +
+        `${PROTOCOLS_DEFINITIONS}\n\n${table}\n\n![rebalance pauses](protocols.svg)\n`,
+    );
+    await writeTextFile(`${dir}protocols.svg`, protocolsChart(protocols));
+    console.log(`\n${table}\n`);
+  }
+  if (rows.length > 0) {
+    const table = markdownTable(rows);
+    await writeTextFile(`${dir}results.md`, `# Benchmark results\n\n${when}\n\n${table}\n`);
+    if (chart) await writeTextFile(`${dir}scaleout.svg`, chart);
+    console.log(`\n${table}\n`);
+  }
+  console.log(`Machine: ${machine}. Written to bench/results/.`);
 });

@@ -6,6 +6,7 @@ import {
   steadyRate,
   throughputPlan,
 } from "../bench/bench.ts";
+import { joinStart, longestGap, measureEvent, settled } from "../bench/protocols.ts";
 import { LabError } from "../lib/cli/flags.ts";
 import { assertEquals, assertMatch, assertThrows, assertTrue } from "./assert.ts";
 
@@ -81,4 +82,87 @@ Deno.test("parseConsumerProgress reads ConsumerPerformance's detailed stats", ()
   const samples = parseConsumerProgress(text);
   assertEquals(samples.map((s) => s.count), [1, 276292]);
   assertEquals(samples[1].at - samples[0].at, 200);
+});
+
+/** Stamped member lines: `[at, line]` pairs. */
+const stamped = (...pairs: [number, string][]) => pairs.map(([at, line]) => ({ at, line }));
+const got = (member: string, partition: number) =>
+  `${member} got message: {"order_id":"1"} from partition ${partition}`;
+
+Deno.test("longestGap: the longest gap of a partition overlapping the window, or its stop", () => {
+  const lines = stamped([0, got("A", 1)], [100, got("A", 1)], [900, got("A", 1)], [
+    950,
+    got("B", 2),
+  ]);
+  assertEquals(longestGap(lines, 1, 500, 600, 2_000), 800, "the gap 100..900 spans the window");
+  assertEquals(longestGap(lines, 1, 0, 50, 2_000), 100, "gaps after the window do not count");
+  assertEquals(longestGap(lines, 1, 1_000, 1_100, 2_000), 1_100, "stopped at 900, until 2000");
+  assertEquals(longestGap(lines, 0, 1_000, 1_100, 2_000), 1_000, "never processed: all of it");
+});
+
+Deno.test("settled: every partition owned once, each member some, the joiner's line fresh", () => {
+  const before = stamped([0, "M1 assigned: partitions 0, 1"], [1, "M2 assigned: partition 2"]);
+  assertTrue(settled(before, ["M1", "M2"], 0));
+  const joined = [
+    ...before,
+    ...stamped([10, "M3 assigned: none (idle)"], [20, "M1 revoked: partition 1"]),
+  ];
+  assertTrue(!settled(joined, ["M1", "M2", "M3"], 5, "M3"), "M3 idle, M1 still owns 1");
+  joined.push(...stamped([30, "M1 assigned: partition 0"], [40, "M3 assigned: partition 1"]));
+  assertTrue(settled(joined, ["M1", "M2", "M3"], 5, "M3"), "M2 unchanged, printed nothing");
+  assertTrue(!settled(before, ["M1", "M2"], 5, "M1"), "a restarted M1 has not printed yet");
+});
+
+Deno.test("joinStart: the first sign of a join, a TypeScript member's own join time included", () => {
+  assertEquals(
+    joinStart(
+      stamped([900, "M3 assigned: partition 2 [rebalance took 300 ms]"], [
+        700,
+        "M1 revoked: partition 2",
+      ]),
+      "M3",
+    ),
+    600,
+  );
+  assertEquals(joinStart(stamped([500, "M3 started (group g, assignor range)"]), "M3"), 500);
+});
+
+Deno.test("measureEvent: an eager join pauses the partition that stayed, a cooperative one does not", () => {
+  // Two members, 67 messages/s per partition; M3 joins at 1000 and gets partition 2 at 1500.
+  const steady = (from: number, to: number, owners: Record<number, string>) =>
+    Array.from({ length: (to - from) / 15 }, (_, i) => from + i * 15).flatMap((at) =>
+      Object.entries(owners).map(([p, m]) => [at, got(m, Number(p))] as [number, string])
+    );
+  const start = stamped([0, "M1 assigned: partitions 0, 1"], [0, "M2 assigned: partition 2"]);
+  const after = stamped(
+    [1500, "M1 assigned: partition 0"],
+    [1500, "M2 assigned: partition 1"],
+    [1500, "M3 assigned: partition 2"],
+  );
+  const measure = (lines: [number, string][]) =>
+    measureEvent([...start, ...stamped(...lines)].sort((a, b) => a.at - b.at), {
+      cause: 900,
+      start: 1000,
+      before: ["M1", "M2"],
+      after: ["M1", "M2", "M3"],
+    });
+  const eager = measure([
+    ...steady(15, 1000, { 0: "M1", 1: "M1", 2: "M2" }),
+    ...after.map((l) => [l.at, l.line] as [number, string]),
+    ...steady(1600, 6000, { 0: "M1", 1: "M2", 2: "M3" }),
+  ]);
+  assertEquals(eager.moved, [1, 2]);
+  assertEquals(eager.durationMs, 500);
+  // The last message before the join is at 975, the first after it at 1600.
+  assertEquals(eager.stayedPauseMs, 1600 - 975, "partition 0 waited for the whole rebalance");
+  const cooperative = measure([
+    ...steady(15, 1500, { 0: "M1", 1: "M1" }),
+    ...steady(15, 1000, { 2: "M2" }),
+    ...after.map((l) => [l.at, l.line] as [number, string]),
+    ...steady(1500, 6000, { 0: "M1", 1: "M2" }),
+    ...steady(1600, 6000, { 2: "M3" }),
+  ]);
+  assertEquals(cooperative.stayedPauseMs, 15, "partition 0 never stopped");
+  assertEquals(cooperative.movedPauseMs, 1600 - 975);
+  assertEquals(cooperative.normalGapMs, 15);
 });

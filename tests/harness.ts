@@ -19,7 +19,13 @@ import {
 } from "../lib/kafka/broker.ts";
 import { createKafka } from "../lib/kafka/config.ts";
 import { ensureTopic } from "../lib/kafka/topic.ts";
-import { projectPath, scriptRunner } from "../lib/platform/runtime.ts";
+import {
+  type ChildHandle,
+  projectPath,
+  scriptRunner,
+  spawnProcess,
+} from "../lib/platform/runtime.ts";
+import { until } from "../lib/platform/wait.ts";
 
 let brokers: Promise<string[]> | undefined;
 
@@ -167,4 +173,31 @@ export async function produceWithJava(
   await writer.close();
   const out = await child.output();
   if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+}
+
+/**
+ * A Deno process that starts a member in another language (`TWINS.<spawn>`,
+ * its lines on the process's stdout), as a notebook kernel does, named
+ * "Orphan"; resolves with it and the member's pid once the member has printed
+ * its `started` line. Kill `parent` to see the member notice (LAB_PARENT_PID).
+ */
+export async function memberOfAParent(
+  spawn: "java.spawn" | "java.spawnShare" | "python.spawn",
+  options: { groupId: string; topic: string; extraArgs?: string[] },
+): Promise<{ parent: ChildHandle; pid: number; lines: string[] }> {
+  const json = JSON.stringify({ ...options, brokers: await testBrokers(), name: "Orphan" });
+  const lines: string[] = [];
+  const parent = spawnProcess(Deno.execPath(), [
+    "eval",
+    `import { TWINS } from "${projectPath("lib/processes/polyglot.ts")}";
+     const twin = await TWINS.${spawn}({ ...${json}, onLine: console.log });
+     console.log("twin pid", twin.pid);
+     await new Promise(() => {});`,
+  ], { onLine: (line) => lines.push(line) });
+  if (!(await until(() => lines.some((l) => l.startsWith("Orphan started")), 30_000))) {
+    parent.kill("SIGKILL");
+    throw new Error(`the member did not start: ${lines.join(" | ")}`);
+  }
+  const pid = Number(/^twin pid (\d+)$/m.exec(lines.join("\n"))![1]);
+  return { parent, pid, lines };
 }

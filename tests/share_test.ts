@@ -20,11 +20,11 @@ import {
 } from "../lib/processes/polyglot.ts";
 import { until } from "../lib/platform/wait.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
-import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
+import { freshTopic, memberOfAParent, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 import { ensureTopic } from "../lib/kafka/topic.ts";
 import { createKafka } from "../lib/kafka/config.ts";
 import { orderEvent } from "../lib/kafka/orders.ts";
-import { processAlive, projectPath, spawnProcess } from "../lib/platform/runtime.ts";
+import { processAlive } from "../lib/platform/runtime.ts";
 
 /** The smallest lock a broker allows by default (`group.share.min.record.lock.duration.ms`). */
 const LOCK_MS = 15_000;
@@ -318,37 +318,11 @@ Deno.test("a new share group starts at latest; set to earliest, it reads the bac
   }
 });
 
-/**
- * A Deno process that starts the `language` twin (its lines on its stdout),
- * as a notebook kernel does; the twin's `started` line, and its pid, once printed.
- */
-async function twinOfAParent(language: "java" | "python", groupId: string, topic: string) {
-  const brokers = await testBrokers();
-  const options = JSON.stringify({ groupId, brokers, topic, name: "Orphan" });
-  const twin = language === "java"
-    ? `TWINS.java.spawnShare(${options})`
-    : `TWINS.python.spawn(${options})`;
-  const lines: string[] = [];
-  const parent = spawnProcess(Deno.execPath(), [
-    "eval",
-    `import { TWINS } from "${projectPath("lib/processes/polyglot.ts")}";
-     const twin = await ${twin.replace("})", ", onLine: console.log })")};
-     console.log("twin pid", twin.pid);
-     await new Promise(() => {});`,
-  ], { onLine: (line) => lines.push(line) });
-  assertTrue(
-    await until(() => lines.some((l) => l.startsWith("Orphan started")), 30_000),
-    lines.join(" | "),
-  );
-  const pid = Number(/^twin pid (\d+)$/m.exec(lines.join("\n"))![1]);
-  return { parent, pid };
-}
-
 Deno.test("a Java or Python twin leaves when the process that started it is SIGKILLed", async () => {
   const topic = await freshTopic("orphan");
   const twins = await Promise.all([
-    twinOfAParent("java", uniqueName("share-orphans"), topic),
-    twinOfAParent("python", uniqueName("orphans"), topic),
+    memberOfAParent("java.spawnShare", { groupId: uniqueName("share-orphans"), topic }),
+    memberOfAParent("python.spawn", { groupId: uniqueName("orphans"), topic }),
   ]);
   for (const { parent } of twins) parent.kill("SIGKILL");
   const killedAt = Date.now();

@@ -57,6 +57,20 @@ Deno.test("the timeline records a rebalance from its first unsettled snapshot to
   assertEquals(rebalanceReason(leave, new Map([["a-1", "left"]])), "a left (LeaveGroup)");
 });
 
+Deno.test("a static member back with a new member id and its partitions is no rebalance; a dynamic one is", () => {
+  const staticAs = (s: GroupSnapshot, instanceId: string) => ({
+    ...s,
+    members: s.members.map((m) => m.memberId.startsWith("a-") ? { ...m, instanceId } : m),
+  });
+  const before = snapshot(0, "Stable", [["a-1", [0, 1]], ["b-2", [2]]]);
+  const after = snapshot(1000, "Stable", [["a-9", [0, 1]], ["b-2", [2]]]); // a restarted
+  const timeline = (snapshots: GroupSnapshot[]) =>
+    snapshots.reduce((t, s) => nextTimeline(t, s, "t"), { rebalances: [] } as Timeline);
+  assertEquals(timeline([staticAs(before, "gold-a"), staticAs(after, "gold-a")]).rebalances, []);
+  const [restart] = timeline([before, after]).rebalances;
+  assertEquals([restart.joined, restart.departed.map((d) => d.memberId)], [["a"], ["a-1"]]);
+});
+
 Deno.test("departures are read from the coordinator's lines in the broker log", () => {
   const log = [
     "[2026-11-24 10:12:43,176] INFO [GroupCoordinator id=1 topic=__consumer_offsets partition=9] [Group billing-group] Member c-1 has left group through explicit `LeaveGroup` request; client reason: not provided (GroupMetadataManager)",

@@ -18,6 +18,11 @@ export interface MemberInfo {
   host: string;
   /** Partitions the member owns, by topic. */
   assignment: Record<string, number[]>;
+  /**
+   * A static member's `group.instance.id` (KIP-345): it stays when the member
+   * restarts with a new member id.
+   */
+  instanceId?: string;
   /** Consumer-protocol and share groups: the member's epoch. */
   memberEpoch?: number;
   /** Consumer-protocol groups: the partitions the broker is moving the member to. */
@@ -166,6 +171,9 @@ type DescribedGroup = Omit<GroupSnapshot, "groupId" | "partitions" | "at">;
 async function describeAnyGroup(admin: Admin, groupId: string): Promise<DescribedGroup> {
   const { groups: [group] } = await admin.describeGroups([groupId]);
   if (group.state !== "Dead") {
+    const instanceIds = group.members.length === 0
+      ? new Map<string, string>()
+      : await (await groupApisFor(admin)).classicInstanceIds(groupId);
     return {
       type: "classic",
       state: group.state,
@@ -175,6 +183,7 @@ async function describeAnyGroup(admin: Admin, groupId: string): Promise<Describe
         clientId: m.clientId,
         host: m.clientHost,
         assignment: decodeAssignment(m.memberAssignment),
+        ...(instanceIds.has(m.memberId) && { instanceId: instanceIds.get(m.memberId) }),
       })),
     };
   }
@@ -198,6 +207,7 @@ function fromEpochGroup(group: EpochGroup): DescribedGroup {
       clientId: m.clientId,
       host: m.host,
       assignment: m.assignment,
+      ...(m.instanceId !== null && { instanceId: m.instanceId }),
       memberEpoch: m.memberEpoch,
       targetAssignment: m.targetAssignment,
       upgraded: m.upgraded,

@@ -12,6 +12,9 @@
  *   already under way at the first snapshot is kept, marked as such;
  * - two rebalances less than a poll apart (the Stable between them unseen)
  *   show as one, with the joins and departures of both;
+ * - a static member (`group.instance.id`, KIP-345) that restarts comes back
+ *   with a new member id but the same instance id and partitions: that is
+ *   the same member, and no rebalance (the coordinator ran none);
  * - **why**: members that joined, and members that went away. Whether one
  *   that went away *left* (LeaveGroup, e.g. Ctrl+C) or *timed out* (no
  *   heartbeat within the session timeout, e.g. `kill -9`) is not visible in
@@ -24,7 +27,7 @@
 import type { Admin } from "kafkajs";
 import { snapshotDiagram, trackSnapshot } from "./describe.ts";
 import { offsetsTable } from "./describe.ts";
-import type { GroupSnapshot } from "./groups.ts";
+import type { GroupSnapshot, MemberInfo } from "./groups.ts";
 import { snapshotGroup } from "./groups.ts";
 import { LagTracker } from "./lagstatus.ts";
 import { sleep } from "../platform/wait.ts";
@@ -74,9 +77,15 @@ function assignmentOf(snapshot: GroupSnapshot, topic?: string) {
     .sort((a, b) => a.member.localeCompare(b.member));
 }
 
+/**
+ * Who a member is across snapshots: a static member's instance id (restarted,
+ * it comes back with a new member id, and no rebalance), else its member id.
+ */
+const identity = (m: MemberInfo) => m.instanceId ?? m.memberId;
+
 function sameMembers(a: GroupSnapshot, b: GroupSnapshot): boolean {
   const key = (s: GroupSnapshot) =>
-    s.members.map((m) => `${m.memberId}:${JSON.stringify(m.assignment)}`).sort().join("|");
+    s.members.map((m) => `${identity(m)}:${JSON.stringify(m.assignment)}`).sort().join("|");
   return key(a) === key(b);
 }
 
@@ -124,15 +133,15 @@ export function nextTimeline(
     return { rebalances: timeline.rebalances, settled: snapshot, previous: snapshot };
   }
   const startedAt = timeline.openSince ?? timeline.previous?.at ?? snapshot.at;
-  const oldIds = new Set(before.members.map((m) => m.memberId));
-  const newIds = new Set(snapshot.members.map((m) => m.memberId));
+  const oldIds = new Set(before.members.map(identity));
+  const newIds = new Set(snapshot.members.map(identity));
   const rebalance: Rebalance = {
     startedAt,
     endedAt: snapshot.at,
     durationMs: timeline.openSince === undefined ? 0 : snapshot.at - startedAt,
-    joined: snapshot.members.filter((m) => !oldIds.has(m.memberId)).map((m) => m.clientId),
+    joined: snapshot.members.filter((m) => !oldIds.has(identity(m))).map((m) => m.clientId),
     departed: before.members
-      .filter((m) => !newIds.has(m.memberId))
+      .filter((m) => !newIds.has(identity(m)))
       .map((m) => ({ memberId: m.memberId, clientId: m.clientId })),
     stateAfter: snapshot.state,
     assignment: assignmentOf(snapshot, topic),

@@ -316,6 +316,21 @@ export class GroupApis {
     return await this.#describe(groupId, shareGroupDescribeV1);
   }
 
+  /**
+   * The `group.instance.id` of each static member of the classic group
+   * `groupId`, by member id (DescribeGroups v4+; kafkajs asks v2, which has
+   * none). A static member that restarts gets a new member id, and keeps its
+   * instance id.
+   */
+  async classicInstanceIds(groupId: string): Promise<Map<string, string>> {
+    const groups = await this.#admin.describeGroups({ groups: [groupId] });
+    const ids = new Map<string, string>();
+    for (const member of groups.get(groupId)?.members.values() ?? []) {
+      if (member.groupInstanceId) ids.set(member.id, member.groupInstanceId);
+    }
+    return ids;
+  }
+
   /** A share group's start offset and lag on every partition it has read. */
   async shareGroupOffsets(groupId: string): Promise<SharePartitionOffset[]> {
     const connection = await this.#coordinator(groupId);

@@ -17,7 +17,7 @@
  */
 import { brokerPaths, findJava } from "../kafka/broker.ts";
 import { LabError } from "../platform/errors.ts";
-import { memberFlags } from "./spawn.ts";
+import { type MemberFlagOptions, memberFlags } from "./spawn.ts";
 import {
   type ChildHandle,
   isNotFound,
@@ -38,19 +38,17 @@ export const JAVA_CONSUMER = `${ROOT}java/Consumer.java`;
 /** A share group's member in Java (KafkaShareConsumer): `java/ShareConsumer.java`. */
 export const JAVA_SHARE_CONSUMER = `${ROOT}java/ShareConsumer.java`;
 
-/** Options for {@linkcode spawnPythonMember} and {@linkcode spawnJavaMember}. */
-export interface PolyglotMemberOptions {
-  groupId: string;
-  name: string;
-  brokers: string[];
-  topic?: string;
-  /**
-   * The consumer's `partition.assignment.strategy`, e.g. `range` or
-   * `range,roundrobin` (default: the client's own, which offers `range`).
-   */
-  assignor?: string;
-  /** More flags, e.g. `["--max-messages", "5"]`. */
-  extraArgs?: string[];
+/**
+ * Options for {@linkcode spawnPythonMember} and {@linkcode spawnJavaMember}:
+ * the member's flags ({@linkcode memberFlags}), and a callback per line.
+ * `assignor` is the consumer's `partition.assignment.strategy`, e.g. `range`,
+ * `range,roundrobin`, or (Java) `cooperative-sticky` (default: the client's
+ * own, which offers `range`); with `groupProtocol: "consumer"` (Java) the
+ * broker-side `uniform` or `range`. `processMs`, `groupProtocol` and
+ * `instanceId` are the Java member's only; `extraArgs` e.g.
+ * `["--max-messages", "5"]`.
+ */
+export interface PolyglotMemberOptions extends MemberFlagOptions {
   onLine?: (line: string) => void;
 }
 
@@ -295,14 +293,20 @@ export interface ShareDelivery {
   ack: Acknowledgement;
 }
 
-/** What one printed line says, if it is a member's assignment or message line. */
+/**
+ * What one printed line says, if it is a member's assignment, revocation,
+ * rebalance notice or message line.
+ */
 export type MemberLine =
-  | { type: "assigned"; member: string; partitions: number[] }
+  | { type: "assigned" | "revoked"; member: string; partitions: number[] }
+  | { type: "rebalancing"; member: string }
   | { type: "message"; member: string; value: string; partition: number; share?: ShareDelivery };
 
 /**
  * Reads a line any of the lab's members prints (TypeScript, Python or Java,
- * a share member's too).
+ * a share member's too): `assigned` is the member's whole assignment after a
+ * rebalance, `revoked` (Java) the partitions taken away from it, `rebalancing`
+ * (TypeScript) its notice that a rebalance began.
  *
  * @example
  * ```ts
@@ -310,6 +314,7 @@ export type MemberLine =
  * // { type: "message", member: "Py 1", value: "{\"order_id\":\"1\"}", partition: 2 }
  * parseMemberLine("S 1 got message: {} from partition 2 (offset 7, delivery 2): release").share;
  * // { offset: 7, deliveryCount: 2, ack: "release" }
+ * parseMemberLine("Java 1 revoked: partition 1"); // { type: "revoked", member: "Java 1", partitions: [1] }
  * ```
  */
 export function parseMemberLine(line: string): MemberLine | undefined {
@@ -328,11 +333,13 @@ export function parseMemberLine(line: string): MemberLine | undefined {
       }),
     };
   }
-  const assigned = /^(.+?) assigned: (?:none \(idle\)|partitions? ([\d, ]+))/.exec(line);
-  if (assigned) {
-    const partitions = assigned[2]?.split(",").map((p) => Number(p.trim())) ?? [];
-    return { type: "assigned", member: assigned[1], partitions };
+  const changed = /^(.+?) (assigned|revoked): (?:none \(idle\)|partitions? ([\d, ]+))/.exec(line);
+  if (changed) {
+    const partitions = changed[3]?.split(",").map((p) => Number(p.trim())) ?? [];
+    return { type: changed[2] as "assigned" | "revoked", member: changed[1], partitions };
   }
+  const rebalancing = /^(.+?): group .+ is rebalancing\.\.\.$/.exec(line);
+  if (rebalancing) return { type: "rebalancing", member: rebalancing[1] };
   return undefined;
 }
 

@@ -40,15 +40,10 @@ const SCRIPTS = projectPath("scripts/");
 const MEMBER_SCRIPTS = { classic: "consumer.ts", consumer: "consumer_protocol.ts" } as const;
 
 /** Options for {@linkcode spawnMember}. */
-export interface SpawnMemberOptions {
-  groupId: string;
-  name: string;
-  brokers: string[];
-  topic?: string;
+export interface SpawnMemberOptions
+  extends Omit<MemberFlagOptions, "groupProtocol" | "instanceId"> {
   /** JSON-lines run log of every event (default: a new file in `.lab/runs/<group>/`). */
   runLog?: string;
-  /** More flags for `scripts/consumer.ts`, e.g. `["--session-timeout-ms", "6000"]`. */
-  extraArgs?: string[];
   /** Each line the member prints (stdout and stderr). Default: ignore. */
   onLine?: (line: string) => void;
   /**
@@ -57,8 +52,6 @@ export interface SpawnMemberOptions {
    * new consumer protocol, KIP-848; `assignor` is then `uniform` or `range`).
    */
   protocol?: "classic" | "consumer";
-  /** `--assignor`, when given. */
-  assignor?: string;
   /**
    * The command that runs the script, before its path: default this runtime
    * (`deno run -A`, or `bun` under Bun); `["bun"]` runs the member on Bun.
@@ -83,7 +76,7 @@ export interface MemberProcess {
   kill(): Promise<number>;
 }
 
-/** What every member takes on its command line, in any language. */
+/** What members take on their command line, in any language. */
 export interface MemberFlagOptions {
   groupId: string;
   name: string;
@@ -91,14 +84,24 @@ export interface MemberFlagOptions {
   topic?: string;
   /** `--assignor`, when given. */
   assignor?: string;
+  /** `--process-ms`: simulated work per message (TypeScript and Java members). */
+  processMs?: number;
+  /**
+   * `--group-protocol classic|consumer` (the Java member; the TypeScript
+   * members have a script per protocol, {@linkcode SpawnMemberOptions.protocol}).
+   */
+  groupProtocol?: "classic" | "consumer";
+  /** `--instance-id`: `group.instance.id`, a static member (the Java member). */
+  instanceId?: string;
   /** More flags, after these. */
   extraArgs?: string[];
 }
 
 /**
- * The flags every member takes, whatever its language (`scripts/consumer.ts`,
+ * The flags of a member, whatever its language (`scripts/consumer.ts`,
  * `python/consumer.py`, `java/Consumer.java` share them): `--group`, `--name`,
- * `--brokers`, then `--topic` and `--assignor` when given, then `extraArgs`.
+ * `--brokers`, then `--topic`, `--assignor`, `--process-ms`,
+ * `--group-protocol`, `--instance-id` when given, then `extraArgs`.
  *
  * @example
  * ```ts
@@ -107,6 +110,13 @@ export interface MemberFlagOptions {
  * ```
  */
 export function memberFlags(options: MemberFlagOptions): string[] {
+  const optional = {
+    "--topic": options.topic,
+    "--assignor": options.assignor,
+    "--process-ms": options.processMs,
+    "--group-protocol": options.groupProtocol,
+    "--instance-id": options.instanceId,
+  };
   return [
     "--group",
     options.groupId,
@@ -114,8 +124,9 @@ export function memberFlags(options: MemberFlagOptions): string[] {
     options.name,
     "--brokers",
     options.brokers.join(","),
-    ...(options.topic ? ["--topic", options.topic] : []),
-    ...(options.assignor ? ["--assignor", options.assignor] : []),
+    ...Object.entries(optional).flatMap(([flag, value]) =>
+      value === undefined || value === "" ? [] : [flag, String(value)]
+    ),
     ...(options.extraArgs ?? []),
   ];
 }
