@@ -38,7 +38,7 @@ const stream = await consumer.consume({
   topics: [topic],
   mode: MessagesStreamModes.COMMITTED, // the group's committed offsets...
   fallbackMode: MessagesStreamFallbackModes.EARLIEST, // ...else the beginning
-  autocommit: autoCommit,
+  autocommit: false, // its autocommit commits what it fetched, processed or not
 });
 const processing = member.each(stream, async (message) => {
   const order = await member.read(message.partition, message); // a bad message: dead-lettered
@@ -46,7 +46,9 @@ const processing = member.each(stream, async (message) => {
     await member.work(); // --process-ms: a slow handler
     member.got(message.partition, message, order); // "Consumer 1 got message: ... from partition 0"
   }
-  if (!autoCommit) await message.commit();
+  // At least once: commit what was processed, in the background or waiting for it.
+  if (autoCommit) member.commitInBackground(message);
+  else await message.commit();
 });
 // #endregion
 await member.waitForAssignment();

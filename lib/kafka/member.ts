@@ -318,6 +318,25 @@ export class GroupMember {
   }
 
   /**
+   * Commits a processed `@platformatic/kafka` message without waiting: the
+   * consumer-protocol member's `--commit auto`. Like kafkajs's `autoCommit`
+   * it never commits ahead of processing; `@platformatic/kafka`'s own
+   * `autocommit` commits each fetched batch, so a member killed with fetched,
+   * unprocessed orders would skip them (the soak lost one that way). Commits
+   * to one partition are merged into one request in flight. A failed commit
+   * (the partition moved) is not an error: the next owner reads the message
+   * again, at least once.
+   *
+   * @example
+   * ```ts
+   * member.commitInBackground(message); // after processing it
+   * ```
+   */
+  commitInBackground(message: { commit(): void | Promise<void> }): void {
+    Promise.resolve(message.commit()).catch(() => {});
+  }
+
+  /**
    * Hands each message of a `@platformatic/kafka` stream to `handler`, one
    * at a time, in order (as kafkajs's `eachMessage`), until the stream ends
    * (the member left); resolves then. A stream error (the broker refused the
