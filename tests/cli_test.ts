@@ -4,6 +4,13 @@ import { freshTopic, runProducerScript, runScript, testBrokers, withAdmin } from
 
 const run = runScript;
 
+/**
+ * The bound of "answers at once, never hangs": the probe gives up after 4 s
+ * and Deno starts in well under a second, but on a loaded 2-core machine
+ * start-up alone took seconds; a hang (kafkajs retrying) takes 30 s and more.
+ */
+const NO_HANG_MS = 15_000;
+
 Deno.test("an unknown flag is one line on stderr and exit 2", async () => {
   for (const script of ["producer.ts", "consumer.ts", "demo.ts", "broker.ts"]) {
     const { code, stderr } = await run(script, ["--bogus"]);
@@ -19,13 +26,13 @@ Deno.test("a bad value is one line on stderr and exit 2", async () => {
   assertEquals(stderr, "error: --count must be a whole number from 0 to 10000000, got 'ten'");
 });
 
-Deno.test("a broker that is down: one line naming the address and the fix, within 5 s", async () => {
+Deno.test("a broker that is down: one line naming the address and the fix, without hanging", async () => {
   for (const script of ["producer.ts", "consumer.ts"]) {
     const { code, stderr, ms } = await run(script, [], { KAFKA_BROKERS: "127.0.0.1:1" });
     assertEquals(code, 1, script);
     assertEquals(stderr.split("\n").length, 1, `${script}: ${stderr}`);
     assertMatch(stderr, /^error: cannot reach Kafka at 127\.0\.0\.1:1: start the lab's broker/);
-    assertTrue(ms < 5_000 + 1_500, `${script} answered in ${ms} ms`); // + Deno's own start-up
+    assertTrue(ms < NO_HANG_MS, `${script} answered in ${ms} ms`);
   }
 });
 
@@ -95,7 +102,7 @@ async function notKafka(kind: "silent" | "http") {
   };
 }
 
-Deno.test("a port held by something that is not Kafka: every command says so in one line within 6 s", async () => {
+Deno.test("a port held by something that is not Kafka: every command says so in one line, without hanging", async () => {
   for (const kind of ["silent", "http"] as const) {
     await using server = await notKafka(kind);
     const stateDir = await Deno.makeTempDir({ prefix: "lab-not-kafka-" });
@@ -105,7 +112,7 @@ Deno.test("a port held by something that is not Kafka: every command says so in 
     const status = await run("broker.ts", ["status"], atPort(server.port, stateDir));
     assertEquals(status.code, 1, status.stderr);
     assertMatch(status.stdout, new RegExp(`^${address}: ${escape(notKafkaLine(address))}`));
-    assertTrue(status.ms < 6_000, `${kind}: status took ${status.ms} ms`);
+    assertTrue(status.ms < NO_HANG_MS, `${kind}: status took ${status.ms} ms`);
     const start = await run("broker.ts", ["start"], atPort(server.port, stateDir));
     assertEquals([start.code, start.stdout], [1, ""], `${kind}: ${start.stdout}`);
     assertEquals(
@@ -114,7 +121,7 @@ Deno.test("a port held by something that is not Kafka: every command says so in 
         "listener), so the lab's broker cannot listen there: use another port, e.g. " +
         "KAFKA_PORT=19092 deno task broker start (or --port 19092)",
     );
-    assertTrue(start.ms < 6_000, `${kind}: start took ${start.ms} ms`);
+    assertTrue(start.ms < NO_HANG_MS, `${kind}: start took ${start.ms} ms`);
     for (const [script, ...args] of [["producer.ts"], ["consumer.ts"], ["describe.ts", "--list"]]) {
       const { code, stderr, ms } = await run(script, args, atPort(server.port, stateDir));
       assertEquals(code, 1, `${kind}: ${script}`);
@@ -123,7 +130,7 @@ Deno.test("a port held by something that is not Kafka: every command says so in 
         stderr,
         new RegExp(`^error: ${escape(notKafkaLine(`localhost:${server.port}`))}`),
       );
-      assertTrue(ms < 6_000, `${kind}: ${script} took ${ms} ms`);
+      assertTrue(ms < NO_HANG_MS, `${kind}: ${script} took ${ms} ms`);
     }
     assertEquals(await Array.fromAsync(Deno.readDir(stateDir)), [], "start launched nothing");
     await Deno.remove(stateDir, { recursive: true });
