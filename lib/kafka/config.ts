@@ -9,7 +9,13 @@
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
 import { LabError, UsageError } from "../platform/errors.ts";
 import { intFlag } from "../platform/input.ts";
-import { env as runtimeEnv, readTextFileSync } from "../platform/runtime.ts";
+import { resolve } from "node:path";
+import {
+  env as runtimeEnv,
+  isFileSync,
+  projectPath,
+  readTextFileSync,
+} from "../platform/runtime.ts";
 
 /** The topic every lesson uses, as in the seed. */
 export const ORDER_TOPIC = "order-events";
@@ -31,9 +37,38 @@ export function kafkaPort(): number {
 }
 
 /**
+ * The state folder of the lab's 3-node cluster (`deno task broker start
+ * --nodes 3`): `LAB_CLUSTER_DIR`, else `.lab/cluster`, apart from the single
+ * broker's `.lab/broker`.
+ *
+ * @example
+ * ```ts
+ * clusterStateDir(); // "/home/me/consumer-group-lab/.lab/cluster"
+ * ```
+ */
+export function clusterStateDir(): string {
+  return resolve(runtimeEnv("LAB_CLUSTER_DIR") ?? projectPath(".lab/cluster"));
+}
+
+/**
+ * The file naming the cluster's nodes while it runs: written when
+ * `deno task broker start --nodes 3` has it ready, removed by `stop`.
+ *
+ * @example
+ * ```ts
+ * clusterBrokersFile(); // "/home/me/consumer-group-lab/.lab/cluster/brokers"
+ * ```
+ */
+export function clusterBrokersFile(): string {
+  return `${clusterStateDir()}/brokers`;
+}
+
+/**
  * The bootstrap address used when neither `--brokers` nor `KAFKA_BROKERS` is
- * set: the lab's own broker, `localhost:9092`, or the port `KAFKA_PORT` moves
- * it to (so `KAFKA_PORT=19092 deno task demo` starts and uses a broker there).
+ * set: the lab's 3-node cluster while it runs (the nodes in
+ * {@linkcode clusterBrokersFile}), else the lab's own broker,
+ * `localhost:9092`, or the port `KAFKA_PORT` moves it to (so
+ * `KAFKA_PORT=19092 deno task demo` starts and uses a broker there).
  *
  * @example
  * ```ts
@@ -41,7 +76,10 @@ export function kafkaPort(): number {
  * ```
  */
 export function defaultBrokers(): string {
-  return `localhost:${kafkaPort()}`;
+  const cluster = isFileSync(clusterBrokersFile())
+    ? readTextFileSync(clusterBrokersFile()).trim()
+    : "";
+  return cluster || `localhost:${kafkaPort()}`;
 }
 
 /**
