@@ -23,7 +23,7 @@ import { killNode, restartNode, waitForCoordinator } from "../lib/kafka/failover
 import { GroupMember } from "../lib/kafka/member.ts";
 import { produceOrders } from "../lib/kafka/producer.ts";
 import { ensureTopic } from "../lib/kafka/topic.ts";
-import { offsetsPartitionFor } from "../lib/inspect/coordinator.ts";
+import { javaStringHash, offsetsPartitionFor } from "../lib/inspect/coordinator.ts";
 import { waitForGroup } from "../lib/inspect/groups.ts";
 import { makeTempDir, remove } from "../lib/platform/runtime.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
@@ -37,6 +37,20 @@ Deno.test("--nodes 2 and --nodes 0 get one line about the quorum's majority, exi
     assertMatch(run.stderr, new RegExp(`--nodes ${nodes}: a KRaft quorum works while a majority`));
     assertMatch(run.stderr, /use --nodes 1 \(the single broker\) or --nodes 3/);
   }
+});
+
+Deno.test("a group's __consumer_offsets partition is Kafka's: abs(hashCode) % partitions", () => {
+  // [group id, Java's String.hashCode(), partition of 50, of 10], printed by Java itself.
+  const java: [string, number, number, number][] = [
+    ["billing-group", 1671177389, 39, 9],
+    ["inventory-group", 1824632526, 26, 6],
+    ["Ωmega-grüppe", -161416762, 12, 2],
+    ["polygenelubricants", -2147483648, 0, 0], // Kafka's Utils.abs maps Integer.MIN_VALUE to 0
+  ];
+  assertEquals(
+    java.map(([g]) => [g, javaStringHash(g), offsetsPartitionFor(g), offsetsPartitionFor(g, 10)]),
+    java,
+  );
 });
 
 Deno.test("the cluster's ports and folders never meet the single broker's or the test runs'", () => {
