@@ -108,6 +108,26 @@ Deno.test("a port in use is named before any node starts", async () => {
   }
 });
 
+Deno.test("a cluster that no longer answers is named in one line, with both ways out", async () => {
+  const dataDir = await makeTempDir("lab-cluster-");
+  try {
+    // As after a reboot: the file says the cluster runs, nothing listens.
+    await Deno.writeTextFile(`${dataDir}/brokers`, "127.0.0.1:21702,127.0.0.1:21704\n");
+    const run = await runScript("describe.ts", ["--list"], {
+      LAB_CLUSTER_DIR: dataDir,
+      KAFKA_BROKERS: "", // unset: the default address is the cluster's
+    });
+    assertEquals(run.code, 1);
+    assertEquals(run.stderr.split("\n").length, 1, run.stderr);
+    assertMatch(
+      run.stderr,
+      /^error: cannot reach the lab's 3-node cluster at 127\.0\.0\.1:21702,127\.0\.0\.1:21704 .*start it again with `deno task broker start --nodes 3`, or `deno task broker stop --nodes 3`/,
+    );
+  } finally {
+    await remove(dataDir);
+  }
+});
+
 Deno.test("the running cluster: 3 nodes up, every node in every ISR, the lab's default brokers", async () => {
   const brokers = await testCluster();
   assertEquals(brokers, clusterBrokers(clusterPaths()));
