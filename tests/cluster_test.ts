@@ -17,6 +17,7 @@ import {
   nodeSettings,
   OFFSETS_TOPIC,
   startCluster,
+  stopCluster,
 } from "../lib/kafka/cluster.ts";
 import { createKafka, defaultBrokers, ORDER_TOPIC } from "../lib/kafka/config.ts";
 import { killNode, restartNode, waitForCoordinator } from "../lib/kafka/failover.ts";
@@ -104,6 +105,33 @@ Deno.test("a port in use is named before any node starts", async () => {
     assertEquals(run.stderr.split("\n").length, 1, run.stderr);
   } finally {
     listener.close();
+    await remove(dataDir);
+  }
+});
+
+Deno.test("a node that cannot start is named with its log; the nodes launched with it are stopped", async () => {
+  const dataDir = await makeTempDir("lab-cluster-");
+  const port = 21700;
+  try {
+    // Node 2's storage says it is another node: refused before node 2 launches.
+    await Deno.mkdir(`${dataDir}/node-2/data`, { recursive: true });
+    await Deno.writeTextFile(`${dataDir}/node-2/data/meta.properties`, "node.id=7\ncluster.id=x\n");
+    const run = await runScript("broker.ts", ["start", "--nodes", "3", "--port", String(port)], {
+      LAB_CLUSTER_DIR: dataDir,
+    });
+    assertEquals(run.code, 1);
+    assertEquals(run.stderr.split("\n").length, 1, run.stderr);
+    assertMatch(
+      run.stderr,
+      /^error: node 2 did not start: the broker's storage in \S+\/node-2\/data cannot be used .*`deno task broker reset --nodes 3`.* \(log: \S+\/node-2\/broker\.log\)$/,
+    );
+    assertEquals((await clusterStatus({ port, dataDir })).map((n) => n.pid), [
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  } finally {
+    await stopCluster({ port, dataDir });
     await remove(dataDir);
   }
 });
