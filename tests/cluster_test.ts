@@ -109,7 +109,7 @@ Deno.test("a port in use is named before any node starts", async () => {
   }
 });
 
-Deno.test("a node that cannot start is named with its log; the nodes launched with it are stopped", async () => {
+Deno.test("a node that cannot start is named with its log, before any node runs", async () => {
   const dataDir = await makeTempDir("lab-cluster-");
   const port = 21700;
   try {

@@ -789,9 +789,21 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
     );
 }
 
-async function launchBroker(paths: BrokerPaths, options: BrokerOptions): Promise<StartResult> {
-  const address = brokerAddress(paths);
-  const progress = options.onProgress ?? (() => {});
+/**
+ * Gets a broker ready to launch without launching it: Kafka's jars (fetched
+ * the first time), its server.properties, its storage formatted the first
+ * time or checked (damaged storage is refused in one line). Resolves to the
+ * Java to run it with. {@linkcode startBroker} does this itself; a cluster
+ * does it for every node first, so that one node's damaged storage stops
+ * the start before any node runs.
+ *
+ * @example
+ * ```ts
+ * const java = await prepareBroker({ onProgress: console.log });
+ * ```
+ */
+export async function prepareBroker(options: BrokerOptions = {}): Promise<string> {
+  const paths = brokerPaths(options);
   await fetchKafkaJars(paths, options.onProgress);
   const java = await findJava();
   await mkdirp(paths.logDirs);
@@ -799,7 +811,14 @@ async function launchBroker(paths: BrokerPaths, options: BrokerOptions): Promise
     paths.propertiesFile,
     serverProperties(paths, options.sasl, options.settings),
   );
-  await prepareStorage(paths, java, progress, options.sasl, options.quorum);
+  await prepareStorage(paths, java, options.onProgress ?? (() => {}), options.sasl, options.quorum);
+  return java;
+}
+
+async function launchBroker(paths: BrokerPaths, options: BrokerOptions): Promise<StartResult> {
+  const address = brokerAddress(paths);
+  const progress = options.onProgress ?? (() => {});
+  const java = await prepareBroker(options);
 
   progress(`Starting Kafka on ${address} (log: ${paths.logFile})...`);
   const logStart = await logSize(paths);

@@ -21,7 +21,9 @@ import {
   type BrokerPaths,
   brokerPaths,
   brokerStatus,
+  fetchKafkaJars,
   newClusterId,
+  prepareBroker,
   type QuorumNode,
   resetBroker,
   startBroker,
@@ -215,6 +217,18 @@ export function nodeOptions(
   };
 }
 
+/** {@linkcode nodeOptions} and the quorum, for starting node `nodeId` (formatting it the first time). */
+async function nodeStartOptions(
+  cluster: ClusterPaths,
+  nodeId: number,
+  onProgress?: (line: string) => void,
+): Promise<BrokerOptions> {
+  return {
+    ...nodeOptions(cluster, nodeId, onProgress),
+    quorum: { nodeId, ...await quorumOf(cluster) },
+  };
+}
+
 /**
  * Starts node `nodeId` unless it runs (formatting its storage with the
  * cluster's id and voters the first time) and waits until it answers, which
@@ -230,17 +244,13 @@ export async function startNode(
   nodeId: number,
   onProgress?: (line: string) => void,
 ): Promise<StartResult> {
-  return await startBroker({
-    ...nodeOptions(cluster, nodeId, onProgress),
-    quorum: { nodeId, ...await quorumOf(cluster) },
-  });
+  return await startBroker(await nodeStartOptions(cluster, nodeId, onProgress));
 }
 
-/** The ports of nodes not running that another program holds, named for a message. */
-async function busyPorts(cluster: ClusterPaths): Promise<string[]> {
+/** The ports of `nodes` that another program holds, named for a message. */
+async function busyPorts(nodes: ClusterNode[]): Promise<string[]> {
   const busy: string[] = [];
-  for (const node of cluster.nodes) {
-    if ((await brokerStatus(nodeOptions(cluster, node.nodeId))).pid !== undefined) continue;
+  for (const node of nodes) {
     const { port, controllerPort } = node.paths;
     if (await portInUse(port)) busy.push(`${port} (node ${node.nodeId}'s client port)`);
     if (await portInUse(controllerPort)) {
@@ -248,6 +258,27 @@ async function busyPorts(cluster: ClusterPaths): Promise<string[]> {
     }
   }
   return busy;
+}
+
+/** The one line saying that node `node` did not start, why, and where its log is. */
+function nodeFailure(node: ClusterNode, error: unknown): LabError {
+  const why = (error as Error).message;
+  return new LabError(
+    `node ${node.nodeId} did not start: ${why}` +
+      (why.includes(node.paths.logFile) ? "" : ` (log: ${node.paths.logFile})`),
+  );
+}
+
+/** Runs `step` for every node at once; throws the first node's failure, once all have ended. */
+async function everyNode(
+  nodes: ClusterNode[],
+  step: (node: ClusterNode) => Promise<unknown>,
+): Promise<void> {
+  const outcomes = await Promise.allSettled(
+    nodes.map((node) => step(node).catch((error) => Promise.reject(nodeFailure(node, error)))),
+  );
+  const failed = outcomes.find((o) => o.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /** What {@linkcode startCluster} did. */
@@ -264,7 +295,8 @@ export interface ClusterStartResult {
  * majority of voters is up), makes sure `order-events` (replication factor 3)
  * and `__consumer_offsets` exist, waits until every node is in the ISR of
  * both, then writes the brokers file so that the lab's commands use the
- * cluster. Ports held by other programs are named before anything starts; a
+ * cluster. Ports held by other programs are named before anything starts,
+ * and every node's storage is formatted or checked before any node runs; a
  * node that fails to start is named with its log, and the nodes this start
  * launched are stopped again.
  *
@@ -277,7 +309,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const cluster = clusterPaths(options);
   const progress = options.onProgress ?? (() => {});
   const begun = Date.now();
-  const busy = await busyPorts(cluster);
+  const running = new Set(
+    (await clusterStatus(options)).filter((n) => n.pid !== undefined).map((n) => n.nodeId),
+  );
+  const idle = cluster.nodes.filter((n) => !running.has(n.nodeId));
+  const busy = await busyPorts(idle);
   if (busy.length > 0) {
     throw new LabError(
       `port${busy.length > 1 ? "s" : ""} ${busy.join(", ")} in use by another program: stop it ` +
@@ -285,31 +321,27 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         "KAFKA_PORT (its nodes use KAFKA_PORT + 2 to KAFKA_PORT + 7)",
     );
   }
-  await quorumOf(cluster); // made once, before the nodes read it all at once
   progress(
     `Starting a ${CLUSTER_NODES}-node Kafka cluster (broker + controller per node): ${
       cluster.nodes.map((n) => `node ${n.nodeId} on ${n.address}`).join(", ")
     }...`,
   );
+  // Kafka's jars once (not an mvn per node), then every node's storage formatted or checked
+  // before any node starts: a damaged one stops the start in seconds, with nothing to stop.
+  await fetchKafkaJars(cluster.nodes[0].paths, progress);
+  await quorumOf(cluster); // made once, before the nodes read it all at once
+  await everyNode(
+    idle,
+    async (n) => prepareBroker(await nodeStartOptions(cluster, n.nodeId, progress)),
+  );
   const started: number[] = [];
-  const launches = cluster.nodes.map(async (node) => {
-    try {
-      const result = await startNode(cluster, node.nodeId, progress);
-      if (result.started) started.push(node.nodeId);
-    } catch (error) {
-      throw new LabError(
-        `node ${node.nodeId} did not start: ${(error as Error).message}` +
-          ((error as Error).message.includes(node.paths.logFile)
-            ? ""
-            : ` (log: ${node.paths.logFile})`),
-      );
-    }
-  });
-  const outcomes = await Promise.allSettled(launches);
-  const failed = outcomes.find((o) => o.status === "rejected");
-  if (failed) {
+  try {
+    await everyNode(cluster.nodes, async (node) => {
+      if ((await startNode(cluster, node.nodeId, progress)).started) started.push(node.nodeId);
+    });
+  } catch (error) {
     for (const nodeId of started) await stopBroker(nodeOptions(cluster, nodeId));
-    throw failed.reason;
+    throw error;
   }
   const brokers = clusterBrokers(cluster);
   progress(`Every node answers; creating ${ORDER_TOPIC} and ${OFFSETS_TOPIC} (3 replicas)...`);
