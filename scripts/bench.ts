@@ -1,13 +1,15 @@
 /**
- * `deno task bench [throughput|scaleout|rebalance|coldstart|suite|protocols ...] [--quick]`:
+ * `deno task bench [throughput|scaleout|rebalance|coldstart|suite|protocols|failover ...] [--quick]`:
  * measures the lab against references in the same run, prints a Markdown
  * table and writes it, with an SVG chart of the scale-out, to bench/results/
  * (results.md); the rebalance protocols side by side go to protocols.md and
- * protocols.svg.
+ * protocols.svg. `failover` (run only when named: it starts the lab's 3-node
+ * cluster and kills nodes) writes bench/results/failover.md of its own.
  *
  * @module
  */
 import { loadavg } from "node:os";
+import { benchFailover } from "../bench/failover.ts";
 import { startBroker } from "../lib/kafka/broker.ts";
 import { BROKERS_FLAG, parseFlags, runMain, UsageError } from "../lib/cli/flags.ts";
 import { brokerAnswers, resolveBrokers } from "../lib/kafka/config.ts";
@@ -38,7 +40,17 @@ import {
   writeTextFile,
 } from "../lib/platform/runtime.ts";
 
-const BENCHES = ["throughput", "scaleout", "rebalance", "coldstart", "suite", "protocols"] as const;
+const BENCHES = [
+  "throughput",
+  "scaleout",
+  "rebalance",
+  "coldstart",
+  "suite",
+  "protocols",
+  "failover",
+] as const;
+/** Run only when named: they start and kill brokers of their own. */
+const ON_REQUEST = ["failover"];
 
 await runMain(async () => {
   const { values, positionals } = parseFlags(args(), "deno task bench", {
@@ -55,15 +67,22 @@ await runMain(async () => {
   const quick = Boolean(values.quick);
   const chosen = positionals.length > 0
     ? positionals
-    : BENCHES.filter((b) => !(quick && b === "suite"));
+    : BENCHES.filter((b) => !(quick && b === "suite") && !ON_REQUEST.includes(b));
   const brokers = resolveBrokers(values.brokers as string | undefined);
-  if (!(await brokerAnswers(brokers, 3000))) await startBroker({ onProgress: console.log });
+  const measured = chosen.filter((b) => !ON_REQUEST.includes(b));
+  if (measured.length > 0 && !(await brokerAnswers(brokers, 3000))) {
+    await startBroker({ onProgress: console.log });
+  }
   const ctx: BenchContext = { brokers, quick, say: (line) => console.log(line) };
   const loadAtStart = loadavg()[0];
   const rows: BenchRow[] = [];
   let chart: string | undefined;
   let protocols: ProtocolRow[] | undefined;
+  const failoverRows: BenchRow[] = [];
   for (const bench of chosen) {
+    if (bench === "failover") {
+      failoverRows.push(...await benchFailover({ trials: quick ? 1 : 3, say: ctx.say }));
+    }
     if (bench === "throughput") rows.push(...await benchThroughput(ctx));
     if (bench === "scaleout") {
       const { rows: scale, series } = await benchScaleOut(ctx);
@@ -81,21 +100,61 @@ await runMain(async () => {
   const dir = projectPath("bench/results/");
   await mkdirp(dir);
   const when = `${new Date().toISOString()} on ${machine}${quick ? " (--quick: one trial)" : ""}`;
+  const write = async (file: string, title: string, body: string) => {
+    await writeTextFile(
+      `${dir}${file}`,
+      `# ${title}
+
+${body}
+`,
+    );
+    console.log(`Written to bench/results/${file}.`);
+  };
   if (protocols) {
     const table = protocolsTable(protocols);
-    await writeTextFile(
-      `${dir}protocols.md`,
-      `# Rebalance protocols side by side\n\n${when}; ${await protocolVersions()}.\n\n` +
-        `${PROTOCOLS_DEFINITIONS}\n\n${table}\n\n![rebalance pauses](protocols.svg)\n`,
+    await write(
+      "protocols.md",
+      "Rebalance protocols side by side",
+      `${when}; ${await protocolVersions()}.
+
+${PROTOCOLS_DEFINITIONS}
+
+${table}
+
+` +
+        "![rebalance pauses](protocols.svg)",
     );
     await writeTextFile(`${dir}protocols.svg`, protocolsChart(protocols));
-    console.log(`\n${table}\n`);
+    console.log(`
+${table}
+`);
   }
   if (rows.length > 0) {
     const table = markdownTable(rows);
-    await writeTextFile(`${dir}results.md`, `# Benchmark results\n\n${when}\n\n${table}\n`);
+    await write(
+      "results.md",
+      "Benchmark results",
+      `${when}
+
+${table}`,
+    );
     if (chart) await writeTextFile(`${dir}scaleout.svg`, chart);
-    console.log(`\n${table}\n`);
+    console.log(`
+${table}
+`);
   }
-  console.log(`Machine: ${machine}. Written to bench/results/.`);
+  if (failoverRows.length > 0) {
+    const table = markdownTable(failoverRows);
+    await write(
+      "failover.md",
+      "Failover: the group consuming again",
+      `${when}
+
+${table}`,
+    );
+    console.log(`
+${table}
+`);
+  }
+  console.log(`Machine: ${machine}.`);
 });

@@ -14,7 +14,12 @@ import {
 } from "../lib/cli/flags.ts";
 import { createKafka, requireBroker, resolveBrokers } from "../lib/kafka/config.ts";
 import {
-  coordinatorOf,
+  coordinatorText,
+  findCoordinator,
+  offsetsPartitionLine,
+  offsetsPartitionOf,
+} from "../lib/inspect/coordinator.ts";
+import {
   groupDiagrams,
   membersTable,
   offsetsTable,
@@ -82,10 +87,16 @@ await runMain(async () => {
     );
     // Kafka's tools print each type of group with its own columns.
     const byType = Map.groupBy(snapshots, (s) => s.type ?? "classic");
-    const coordinator = values.state ? await coordinatorOf(admin) : "";
     for (const [type, ofType] of byType) {
       if (values.state) {
-        console.log(String(stateTable(ofType, coordinator)));
+        const coordinators: Record<string, string> = {};
+        for (const { groupId } of ofType) {
+          coordinators[groupId] = coordinatorText(await findCoordinator(brokers, groupId));
+        }
+        console.log(String(stateTable(ofType, coordinators)));
+        for (const { groupId } of ofType) {
+          console.log(offsetsPartitionLine(await offsetsPartitionOf(admin, groupId)));
+        }
         continue;
       }
       for (const snapshot of ofType.filter((s) => s.members.length === 0)) {

@@ -6,18 +6,18 @@ import {
   stringDeserializers,
 } from "@platformatic/kafka";
 import {
-  coordinatorOf,
   membersTable,
   offsetsTable,
   shareOffsetsTable,
   stateTable,
 } from "../lib/inspect/describe.ts";
+import { coordinatorText, findCoordinator } from "../lib/inspect/coordinator.ts";
 import { groupApisFor, snapshotGroup, waitForGroup } from "../lib/inspect/groups.ts";
 import { GroupWatch } from "../lib/inspect/watch.ts";
 import { GroupMember, waitForMembers } from "../lib/kafka/member.ts";
 import { produceOrders } from "../lib/kafka/producer.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
-import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
+import { freshTopic, kafkaTool, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 
 /** Runs Kafka's own kafka-consumer-groups.sh (its Java class) and returns its stdout. */
 async function kafkaConsumerGroups(args: string[]): Promise<string> {
@@ -128,20 +128,9 @@ Deno.test("describe --members and --state agree with Kafka's tool", async () => 
   }
 });
 
-/** Runs one of Kafka's tools (`ConsumerGroupCommand`, `ShareGroupCommand`) and returns its stdout. */
-async function kafkaTool(tool: string, args: string[]): Promise<string> {
-  const brokers = await testBrokers();
-  const out = await new Deno.Command(await findJava(), {
-    args: javaArgs(brokerPaths(), `org.apache.kafka.tools.consumer.group.${tool}`, [
-      "--bootstrap-server",
-      brokers.join(","),
-      ...args,
-    ]),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assertTrue(out.success, new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout);
+/** `describe --state`'s COORDINATOR (ID) of `groupId`, for {@linkcode stateTable}. */
+async function coordinators(groupId: string): Promise<Record<string, string>> {
+  return { [groupId]: coordinatorText(await findCoordinator(await testBrokers(), groupId)) };
 }
 
 /** Our table and Kafka's, as rows of the columns both have, sorted. */
@@ -225,7 +214,7 @@ Deno.test("describe shows a consumer-protocol group as Kafka's tool does, epochs
         ],
       );
       sameColumns(
-        String(stateTable([snapshot], await coordinatorOf(admin))),
+        String(stateTable([snapshot], await coordinators(groupId))),
         await kafkaTool("ConsumerGroupCommand", [
           "--describe",
           "--group",
@@ -233,7 +222,15 @@ Deno.test("describe shows a consumer-protocol group as Kafka's tool does, epochs
           "--state",
           "--verbose",
         ]),
-        ["ASSIGNMENT-STRATEGY", "STATE", "GROUP-EPOCH", "TARGET-ASSIGNMENT-EPOCH", "#MEMBERS"],
+        [
+          "COORDINATOR",
+          "(ID)",
+          "ASSIGNMENT-STRATEGY",
+          "STATE",
+          "GROUP-EPOCH",
+          "TARGET-ASSIGNMENT-EPOCH",
+          "#MEMBERS",
+        ],
       );
       const listed = (await (await groupApisFor(admin)).listGroups()).find((g) =>
         g.groupId === groupId
@@ -308,7 +305,7 @@ Deno.test("describe shows a share group as Kafka's kafka-share-groups.sh does", 
         ["CONSUMER-ID", "CLIENT-ID", "#PARTITIONS", "MEMBER-EPOCH", "ASSIGNMENT"],
       );
       sameColumns(
-        String(stateTable([snapshot], await coordinatorOf(admin))),
+        String(stateTable([snapshot], await coordinators(groupId))),
         await kafkaTool("ShareGroupCommand", [
           "--describe",
           "--group",
@@ -316,7 +313,7 @@ Deno.test("describe shows a share group as Kafka's kafka-share-groups.sh does", 
           "--state",
           "--verbose",
         ]),
-        ["STATE", "GROUP-EPOCH", "ASSIGNMENT-EPOCH", "#MEMBERS"],
+        ["COORDINATOR", "(ID)", "STATE", "GROUP-EPOCH", "ASSIGNMENT-EPOCH", "#MEMBERS"],
       );
     });
   } finally {

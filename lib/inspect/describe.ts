@@ -172,17 +172,20 @@ export function membersTable(snapshots: GroupSnapshot[]): Table {
  *
  * @example
  * ```ts
- * console.log(String(stateTable([snapshot], "127.0.0.1:9092 (1)")));
+ * console.log(String(stateTable([snapshot], { "billing-group": "127.0.0.1:9092 (1)" })));
  * ```
  */
-export function stateTable(snapshots: GroupSnapshot[], coordinator: string): Table {
+export function stateTable(
+  snapshots: GroupSnapshot[],
+  coordinators: Record<string, string>,
+): Table {
   const type = snapshots[0]?.type ?? "classic";
   if (type === "share") {
     return new Table(
       ["GROUP", "COORDINATOR (ID)", "STATE", "GROUP-EPOCH", "ASSIGNMENT-EPOCH", "#MEMBERS"],
       snapshots.map((s) => [
         s.groupId,
-        coordinator,
+        coordinators[s.groupId],
         s.state,
         s.groupEpoch,
         s.assignmentEpoch,
@@ -203,7 +206,7 @@ export function stateTable(snapshots: GroupSnapshot[], coordinator: string): Tab
       ],
       snapshots.map((s) => [
         s.groupId,
-        coordinator,
+        coordinators[s.groupId],
         s.protocol,
         s.state,
         s.groupEpoch,
@@ -214,7 +217,13 @@ export function stateTable(snapshots: GroupSnapshot[], coordinator: string): Tab
   }
   return new Table(
     ["GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"],
-    snapshots.map((s) => [s.groupId, coordinator, s.protocol, s.state, s.members.length]),
+    snapshots.map((s) => [
+      s.groupId,
+      coordinators[s.groupId],
+      s.protocol,
+      s.state,
+      s.members.length,
+    ]),
   );
 }
 
@@ -318,19 +327,4 @@ export function trackSnapshot(tracker: LagTracker, snapshot: GroupSnapshot): voi
       owned: p.owner !== undefined,
     });
   }
-}
-
-/**
- * The coordinator column of `--state`: with one broker, that broker.
- *
- * @example
- * ```ts
- * await coordinatorOf(admin); // "127.0.0.1:9092 (1)"
- * ```
- */
-export async function coordinatorOf(admin: Admin): Promise<string> {
-  const { brokers } = await admin.describeCluster();
-  return brokers.length === 1
-    ? `${brokers[0].host}:${brokers[0].port} (${brokers[0].nodeId})`
-    : "-";
 }

@@ -10,9 +10,15 @@
  *
  * @module
  */
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { LabError } from "../platform/errors.ts";
-import { kafkaPort, probeBroker, type ProbeResult, type Security } from "./config.ts";
+import {
+  clusterStateDir,
+  kafkaPort,
+  probeBroker,
+  type ProbeResult,
+  type Security,
+} from "./config.ts";
 import {
   createFileExclusive,
   env,
@@ -59,6 +65,20 @@ export interface BrokerOptions {
    * cannot change, e.g. `{ "group.consumer.migration.policy": "disabled" }`.
    */
   settings?: Record<string, string | number>;
+  /** One node of a multi-node KRaft quorum (lib/kafka/cluster.ts); default: a standalone node 1. */
+  quorum?: QuorumNode;
+}
+
+/**
+ * A node of a KRaft quorum of several voters: formatted with every voter
+ * (`--initial-controllers`) instead of as a quorum of one (`--standalone`).
+ */
+export interface QuorumNode {
+  nodeId: number;
+  /** The same for every node: a node formatted with another cluster id is refused by the rest. */
+  clusterId: string;
+  /** Every voter as `id@host:port:directoryId`, the same on every node. */
+  initialControllers: string;
 }
 
 /** See {@linkcode BrokerOptions.sasl}. */
@@ -507,6 +527,8 @@ export async function brokerStatus(options: BrokerOptions = {}): Promise<BrokerS
 
 /** The command a learner types for `action` on this broker (its port matters to start only). */
 function brokerCommand(paths: BrokerPaths, action: "start" | "stop" | "reset"): string {
+  // A node of the lab's cluster (lib/kafka/cluster.ts) is started, stopped and reset with the rest.
+  if (dirname(paths.stateDir) === clusterStateDir()) return `deno task broker ${action} --nodes 3`;
   const usual = brokerPaths();
   const flags = [
     ...(action === "start" && paths.port !== usual.port ? [`--port ${paths.port}`] : []),
@@ -569,12 +591,14 @@ async function prepareStorage(
   java: string,
   onProgress: (l: string) => void,
   sasl?: SaslListener,
+  quorum?: QuorumNode,
 ) {
   const metaFile = `${paths.logDirs}/meta.properties`;
   const meta = await readProperties(metaFile);
+  const nodeId = String(quorum?.nodeId ?? 1);
   if (meta) {
-    if (meta["node.id"] !== "1" || !meta["cluster.id"]) {
-      throw damagedStorage(paths, `${metaFile} has no node.id=1 and cluster.id`);
+    if (meta["node.id"] !== nodeId || !meta["cluster.id"]) {
+      throw damagedStorage(paths, `${metaFile} has no node.id=${nodeId} and cluster.id`);
     }
     const stored = (await readTextFile(paths.clusterIdFile).catch(() => "")).trim();
     if (stored !== "" && stored !== meta["cluster.id"]) {
@@ -588,8 +612,11 @@ async function prepareStorage(
   if (await exists(`${paths.logDirs}/__cluster_metadata-0`)) {
     throw damagedStorage(paths, `${metaFile} is missing`);
   }
-  const clusterId = await clusterIdToFormat(paths, onProgress);
-  onProgress(`Formatting KRaft storage (cluster id ${clusterId})...`);
+  if (quorum) await writeTextFile(paths.clusterIdFile, quorum.clusterId + "\n");
+  const clusterId = quorum?.clusterId ?? await clusterIdToFormat(paths, onProgress);
+  onProgress(
+    `Formatting KRaft storage${quorum ? ` of node ${nodeId}` : ""} (cluster id ${clusterId})...`,
+  );
   const out = await runCommand(
     java,
     javaArgs(paths, "kafka.tools.StorageTool", [
@@ -597,7 +624,7 @@ async function prepareStorage(
       `--cluster-id=${clusterId}`,
       "-c",
       paths.propertiesFile,
-      "--standalone",
+      ...(quorum ? ["--initial-controllers", quorum.initialControllers] : ["--standalone"]),
       // SCRAM credentials live in the cluster metadata: KRaft adds them at format time.
       ...Object.entries(sasl?.users ?? {}).flatMap(([user, password]) =>
         ["SCRAM-SHA-256", "SCRAM-SHA-512"].flatMap((m) => [
@@ -762,9 +789,21 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
     );
 }
 
-async function launchBroker(paths: BrokerPaths, options: BrokerOptions): Promise<StartResult> {
-  const address = brokerAddress(paths);
-  const progress = options.onProgress ?? (() => {});
+/**
+ * Gets a broker ready to launch without launching it: Kafka's jars (fetched
+ * the first time), its server.properties, its storage formatted the first
+ * time or checked (damaged storage is refused in one line). Resolves to the
+ * Java to run it with. {@linkcode startBroker} does this itself; a cluster
+ * does it for every node first, so that one node's damaged storage stops
+ * the start before any node runs.
+ *
+ * @example
+ * ```ts
+ * const java = await prepareBroker({ onProgress: console.log });
+ * ```
+ */
+export async function prepareBroker(options: BrokerOptions = {}): Promise<string> {
+  const paths = brokerPaths(options);
   await fetchKafkaJars(paths, options.onProgress);
   const java = await findJava();
   await mkdirp(paths.logDirs);
@@ -772,7 +811,14 @@ async function launchBroker(paths: BrokerPaths, options: BrokerOptions): Promise
     paths.propertiesFile,
     serverProperties(paths, options.sasl, options.settings),
   );
-  await prepareStorage(paths, java, progress, options.sasl);
+  await prepareStorage(paths, java, options.onProgress ?? (() => {}), options.sasl, options.quorum);
+  return java;
+}
+
+async function launchBroker(paths: BrokerPaths, options: BrokerOptions): Promise<StartResult> {
+  const address = brokerAddress(paths);
+  const progress = options.onProgress ?? (() => {});
+  const java = await prepareBroker(options);
 
   progress(`Starting Kafka on ${address} (log: ${paths.logFile})...`);
   const logStart = await logSize(paths);

@@ -9,7 +9,13 @@
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
 import { LabError, UsageError } from "../platform/errors.ts";
 import { intFlag } from "../platform/input.ts";
-import { env as runtimeEnv, readTextFileSync } from "../platform/runtime.ts";
+import { resolve } from "node:path";
+import {
+  env as runtimeEnv,
+  isFileSync,
+  projectPath,
+  readTextFileSync,
+} from "../platform/runtime.ts";
 
 /** The topic every lesson uses, as in the seed. */
 export const ORDER_TOPIC = "order-events";
@@ -31,9 +37,67 @@ export function kafkaPort(): number {
 }
 
 /**
+ * The state folder of the lab's 3-node cluster (`deno task broker start
+ * --nodes 3`): `LAB_CLUSTER_DIR`, else `.lab/cluster`, apart from the single
+ * broker's `.lab/broker`.
+ *
+ * @example
+ * ```ts
+ * clusterStateDir(); // "/home/me/consumer-group-lab/.lab/cluster"
+ * ```
+ */
+export function clusterStateDir(): string {
+  return resolve(runtimeEnv("LAB_CLUSTER_DIR") ?? projectPath(".lab/cluster"));
+}
+
+/**
+ * The file naming the cluster's nodes while it runs: written when
+ * `deno task broker start --nodes 3` has it ready, removed by `stop`.
+ *
+ * @example
+ * ```ts
+ * clusterBrokersFile(); // "/home/me/consumer-group-lab/.lab/cluster/brokers"
+ * ```
+ */
+export function clusterBrokersFile(): string {
+  return `${clusterStateDir()}/brokers`;
+}
+
+/**
+ * The nodes of the lab's 3-node cluster while it is meant to run (named in
+ * {@linkcode clusterBrokersFile}), else none.
+ *
+ * @example
+ * ```ts
+ * runningClusterBrokers(); // ["127.0.0.1:9094", "127.0.0.1:9096", "127.0.0.1:9098"] after `broker start --nodes 3`
+ * ```
+ */
+export function runningClusterBrokers(): string[] {
+  const file = clusterBrokersFile();
+  if (!isFileSync(file)) return [];
+  return readTextFileSync(file).trim().split(",").filter((b) => b !== "");
+}
+
+/**
+ * True when `brokers` are the lab's 3-node cluster: the lab must then not
+ * start its single broker in their place when they do not answer.
+ *
+ * @example
+ * ```ts
+ * isLabCluster(["localhost:9092"]); // false
+ * ```
+ */
+export function isLabCluster(brokers: string[]): boolean {
+  const cluster = runningClusterBrokers();
+  return cluster.length > 0 && brokers.join(",") === cluster.join(",");
+}
+
+/**
  * The bootstrap address used when neither `--brokers` nor `KAFKA_BROKERS` is
- * set: the lab's own broker, `localhost:9092`, or the port `KAFKA_PORT` moves
- * it to (so `KAFKA_PORT=19092 deno task demo` starts and uses a broker there).
+ * set: the lab's 3-node cluster while it runs (the nodes in
+ * {@linkcode clusterBrokersFile}), else the lab's own broker,
+ * `localhost:9092`, or the port `KAFKA_PORT` moves it to (so
+ * `KAFKA_PORT=19092 deno task demo` starts and uses a broker there).
  *
  * @example
  * ```ts
@@ -41,7 +105,7 @@ export function kafkaPort(): number {
  * ```
  */
 export function defaultBrokers(): string {
-  return `localhost:${kafkaPort()}`;
+  return runningClusterBrokers().join(",") || `localhost:${kafkaPort()}`;
 }
 
 /**
@@ -241,6 +305,12 @@ function kafkajsLogLevel(): logLevel {
  * ```
  */
 export function unreachableMessage(brokers: string[]): string {
+  if (isLabCluster(brokers)) {
+    return `cannot reach the lab's 3-node cluster at ${brokers.join(",")} (the lab's commands ` +
+      `use it since \`deno task broker start --nodes 3\`, see ${clusterBrokersFile()}): start ` +
+      "it again with `deno task broker start --nodes 3`, or `deno task broker stop --nodes 3` " +
+      "to use the single broker again";
+  }
   return `cannot reach Kafka at ${brokers.join(",")}: start the lab's broker with ` +
     "`deno task broker start` (or `docker compose up -d`), or point KAFKA_BROKERS / --brokers at a running cluster";
 }
@@ -296,7 +366,8 @@ export async function probeBroker(
     clientId: "lab-probe",
     connectionTimeoutMs: Math.min(timeoutMs, 3000),
     requestTimeoutMs: timeoutMs,
-    retries: 0,
+    // kafkajs tries another seed broker on each retry: a cluster with a node down still answers.
+    retries: brokers.length - 1,
     security,
     onLogMessage: (message) => {
       if (stage === "connecting" && message.startsWith("Request ApiVersions")) stage = "asked";

@@ -77,6 +77,13 @@ export interface SharePartitionOffset {
   lag: number | null;
 }
 
+/** A group's coordinator: the broker's node id and client address. */
+export interface Coordinator {
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
 const GROUP_ID_NOT_FOUND = 69;
 const UNSUPPORTED_VERSION = 35;
 
@@ -367,8 +374,21 @@ export class GroupApis {
     return group;
   }
 
+  /**
+   * The broker coordinating `groupId` (FindCoordinator, which kafkajs's admin
+   * lacks): the leader of the `__consumer_offsets` partition the group id
+   * hashes to. The first lookup in a cluster creates `__consumer_offsets`.
+   */
+  async findCoordinator(groupId: string): Promise<Coordinator> {
+    const [{ nodeId, host, port }] = await this.#admin.findCoordinator({
+      keyType: 0,
+      keys: [groupId],
+    });
+    return { nodeId, host, port };
+  }
+
   async #coordinator(groupId: string): Promise<Connection> {
-    const [found] = await this.#admin.findCoordinator({ keyType: 0, keys: [groupId] });
+    const found = await this.findCoordinator(groupId);
     const address = `${found.host}:${found.port}`;
     if (!this.#connections.has(address)) {
       const { clientId, connectTimeout, tls, sasl } = this.#options;

@@ -18,7 +18,10 @@ export interface TopicResult {
 
 /**
  * Creates `topic` with `partitions` partitions unless it exists; throws a
- * {@linkcode LabError} if it exists with a different partition count.
+ * {@linkcode LabError} if it exists with a different partition count. On a
+ * cluster it gets min(3, brokers) replicas, and with 3 `min.insync.replicas=2`:
+ * an `acks=all` write is then on 2 brokers at least, so one broker may die
+ * without losing it.
  * Idempotent: safe to call before every produce or consume. Waits for
  * partition leaders, so clients can use the topic at once.
  *
@@ -34,9 +37,17 @@ export async function ensureTopic(
 ): Promise<TopicResult> {
   const existing = await partitionCount(admin, topic);
   if (existing === undefined) {
+    const replicationFactor = Math.min(3, (await admin.describeCluster()).brokers.length);
     try {
       await admin.createTopics({
-        topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+        topics: [{
+          topic,
+          numPartitions: partitions,
+          replicationFactor,
+          configEntries: replicationFactor === 3
+            ? [{ name: "min.insync.replicas", value: "2" }]
+            : [],
+        }],
         waitForLeaders: true,
       });
       return { topic, partitions, created: true };

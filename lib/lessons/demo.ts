@@ -10,6 +10,7 @@ import { LabError } from "../platform/errors.ts";
 import {
   brokerAnswers,
   createKafka,
+  isLabCluster,
   ORDER_PARTITIONS,
   unreachableMessage,
 } from "../kafka/config.ts";
@@ -47,7 +48,9 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
   const print = options.print ?? ((line: string) => console.log(line));
   const { brokers, groupId, topic } = options;
   if (!(await brokerAnswers(brokers, 3000))) {
-    if (!options.startLocalBroker) throw new LabError(unreachableMessage(brokers));
+    if (!options.startLocalBroker || isLabCluster(brokers)) {
+      throw new LabError(unreachableMessage(brokers));
+    }
     print("No Kafka answers yet: starting the lab's own broker.");
     await startBroker({ onProgress: (line) => print(`[broker] ${line}`) });
   }
@@ -117,7 +120,11 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     print("");
     if (!caughtUp.ok) print(`(the group still had lag after 20 s)`);
     print(verdict(summary));
-    print("The broker keeps running for the next steps; `deno task broker stop` stops it.");
+    print(
+      isLabCluster(brokers)
+        ? "The cluster keeps running for the next steps; `deno task broker stop --nodes 3` stops it."
+        : "The broker keeps running for the next steps; `deno task broker stop` stops it.",
+    );
     return summary.missing.length === 0 && summary.duplicates.length === 0 &&
       summary.sharedPartitions.length === 0;
   } finally {

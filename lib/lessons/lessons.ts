@@ -17,6 +17,7 @@ import { LabError } from "../platform/errors.ts";
 import {
   brokerAnswers,
   createKafka,
+  isLabCluster,
   kafkaConfig,
   ORDER_PARTITIONS,
   ORDER_TOPIC,
@@ -77,7 +78,9 @@ export class Lab {
   ): Promise<L> {
     const brokers = resolveBrokers();
     if (!(await brokerAnswers(brokers, 3000))) {
-      if (env("KAFKA_BROKERS")) throw new LabError(unreachableMessage(brokers));
+      if (env("KAFKA_BROKERS") || isLabCluster(brokers)) {
+        throw new LabError(unreachableMessage(brokers));
+      }
       await startBroker();
     }
     const lab = new this(brokers, topic);

@@ -2,7 +2,7 @@
  * The runtime underneath: the one module that knows how to read arguments and
  * the environment, exit, catch signals, start processes, touch files, talk to
  * the terminal and to a notebook. It uses only Node's built-in modules
- * (`node:process`, `node:fs`, `node:child_process`, `node:os`), which Deno and
+ * (`node:process`, `node:fs`, `node:child_process`, `node:os`, `node:net`), which Deno and
  * Bun both provide, so every other module of `lib/` and `scripts/` runs
  * unchanged on either (`deno run -A scripts/demo.ts`, `bun scripts/demo.ts`),
  * but for the commands that drive Deno's own tools (see `denoExecutable`).
@@ -16,6 +16,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { clearInterval, setInterval } from "node:timers";
 import type { Readable } from "node:stream";
 
@@ -419,6 +420,23 @@ export function killProcess(pid: number, signal: Signal): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * True when something already listens on `port` of 127.0.0.1 (a listener
+ * opened there is refused), so a server meant for it would fail to start.
+ *
+ * @example
+ * ```ts
+ * await portInUse(9092); // true while a broker runs there
+ * ```
+ */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(true));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(false)));
+  });
 }
 
 /**
