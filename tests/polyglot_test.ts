@@ -9,6 +9,7 @@
 import { until } from "../lib/platform/wait.ts";
 import { ensureJupyter } from "../lib/platform/jupyter.ts";
 import {
+  javaMemberLauncher,
   lastAssignment,
   messagesIn,
   type PolyglotMember,
@@ -16,7 +17,7 @@ import {
 } from "../lib/processes/polyglot.ts";
 import { type MemberProcess, spawnMember } from "../lib/processes/spawn.ts";
 import { produceOrders } from "../lib/kafka/producer.ts";
-import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
+import { assertEquals, assertMatch, assertRejects, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 import { type ChildHandle, projectPath, spawnProcess } from "../lib/platform/runtime.ts";
 import { brokerPaths, findJava, javaArgs } from "../lib/kafka/broker.ts";
@@ -378,5 +379,27 @@ Deno.test("Kafka's own console consumer, with its defaults, joins a group of def
   } finally {
     consoleConsumer?.kill("SIGTERM");
     await Promise.all([consoleConsumer?.exited, ...members.map((m) => m.stop())]);
+  }
+});
+
+Deno.test("a Java member is compiled once per version of its source; one that does not compile is one line", async () => {
+  const first = await javaMemberLauncher();
+  const again = await javaMemberLauncher();
+  assertEquals(again.args, first.args, "the same compiled classes");
+  assertEquals(first.args.at(-1), "Consumer");
+  const dir = await Deno.makeTempDir({ prefix: "lab-java-" });
+  try {
+    const broken = `${dir}/Broken.java`;
+    await Deno.writeTextFile(broken, "public class Broken { void f() { int x = ; } }\n");
+    await assertRejects(() => javaMemberLauncher(broken), (error: Error) => {
+      assertMatch(
+        error.message,
+        new RegExp(`^${broken} does not compile: .*Broken\\.java:1: error`),
+      );
+      assertEquals(error.message.split("\n").length, 1);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

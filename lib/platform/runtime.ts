@@ -586,6 +586,26 @@ export async function remove(path: string): Promise<void> {
 }
 
 /**
+ * Renames `from` to `to` unless `to` exists already (another process got
+ * there first: `from` is removed); the way to publish a folder built aside
+ * without anyone seeing it half written.
+ *
+ * @example
+ * ```ts
+ * await publishFolder(".lab/java/Consumer-ab12.tmp-4711", ".lab/java/Consumer-ab12");
+ * ```
+ */
+export async function publishFolder(from: string, to: string): Promise<void> {
+  try {
+    await fs.promises.rename(from, to);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error;
+    await remove(from);
+  }
+}
+
+/**
  * Creates a new empty folder under the system's temp folder.
  *
  * @example
