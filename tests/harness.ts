@@ -27,6 +27,8 @@ import {
   spawnProcess,
 } from "../lib/platform/runtime.ts";
 import { until } from "../lib/platform/wait.ts";
+import type { SoakReport } from "../bench/soak.ts";
+import { assertEquals, assertTrue } from "./assert.ts";
 
 let brokers: Promise<string[]> | undefined;
 
@@ -236,4 +238,16 @@ export async function memberOfAParent(
   }
   const pid = Number(/^twin pid (\d+)$/m.exec(lines.join("\n"))![1]);
   return { parent, pid, lines };
+}
+
+/**
+ * The soak's promise, checked: all `orders` produced, each consumed at least
+ * once (none lost), and the group caught up. Prints the report first.
+ */
+export function assertNothingLost(report: SoakReport, orders: number): void {
+  console.log(JSON.stringify(report));
+  assertEquals(report.produced, orders);
+  assertEquals(report.lost, 0, "at-least-once: nothing lost");
+  assertEquals(report.consumedUnique, orders);
+  assertTrue(report.drained, "the group caught up");
 }
