@@ -26,14 +26,13 @@ const member = await lab.member(new Kafka(lab.client("Consumer 1")), groupId, "C
 
 // %%
 // #region consumer-protocol
-const consumer = member.watchProtocol(
-  new Consumer({
-    ...member.protocolClient, // client id, brokers
-    groupId,
-    groupProtocol: "consumer", // KIP-848: the broker assigns
-    groupRemoteAssignor: remoteAssignor, // "uniform" or "range"
-  }),
-);
+const consumer = new Consumer({
+  ...member.protocolClient, // client id, brokers
+  groupId,
+  groupProtocol: "consumer", // KIP-848: the broker assigns
+  groupRemoteAssignor: remoteAssignor, // "uniform" or "range"
+});
+member.watchProtocol(consumer); // its assignments and rebalances, as lines
 const stream = await consumer.consume({
   topics: [topic],
   mode: MessagesStreamModes.COMMITTED, // the group's committed offsets...
@@ -46,8 +45,7 @@ const processing = member.each(stream, async (message) => {
     await member.work(); // --process-ms: a slow handler
     member.got(message.partition, message, order); // "Consumer 1 got message: ... from partition 0"
   }
-  // At least once: commit what was processed, in the background or waiting for it.
-  if (autoCommit) member.commitInBackground(message);
+  if (autoCommit) member.commitInBackground(message); // at least once: only what was processed
   else await message.commit();
 });
 // #endregion

@@ -56,8 +56,8 @@ Deno.test("SASL settings come from the environment and bad ones are usage errors
 
 Deno.test("producer and member work through a SASL listener; a wrong password or none is refused; secrets never printed", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "lab-sasl-broker-" });
-  const port = 19_292;
-  const saslPort = 19_294;
+  const port = 21_540; // beside broker_test's, clear of KAFKA_PORT + 202..207 (the cluster run)
+  const saslPort = 21_542;
   const options = { port, dataDir, sasl: { port: saslPort, users: { lab: PASSWORD } } };
   try {
     await startBroker(options);

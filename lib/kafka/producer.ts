@@ -10,6 +10,7 @@ import { LabError } from "../platform/errors.ts";
 import { createKafka, ORDER_TOPIC } from "./config.ts";
 import { type OrderEvent, orderEvent, type OrderProblem, poisonMessages } from "./orders.ts";
 import { ensureTopic } from "./topic.ts";
+import { flushOutput } from "../platform/render.ts";
 import { sleep } from "../platform/wait.ts";
 
 /** One order as acknowledged by the broker. */
@@ -123,9 +124,14 @@ export class ProducerRun {
     }
   }
 
-  /** Waits `ms` between two orders: not after the last one, and no longer once stopped. */
+  /**
+   * Waits `ms` between two orders: not after the last one, and no longer once
+   * stopped. After the last, in a notebook, waits for its line to reach the
+   * cell ({@linkcode flushOutput}): Deno's kernel dropped it once as the cell ended.
+   */
   async pause(ms: number): Promise<void> {
     if (ms > 0 && this.acknowledged < this.options.count) await sleep(ms, this.options.signal);
+    else await flushOutput();
   }
 }
 

@@ -128,7 +128,9 @@ export class Lesson8 extends Lab {
     const names = [1, 2, 3, 4].map((i) => `Share ${i}`);
     const extraArgs = [
       ...["--release-key", String(releaseKey), "--reject-key", String(rejectKey)],
-      ...["--process-ms", "100"],
+      // 400 ms a record, one order every 100 ms: it takes all four members to keep up, so
+      // every one of them gets records (at 100 ms one member could take them all).
+      ...["--process-ms", "400"],
     ];
     const [share, classic] = await Promise.all([
       this.#startShare(shareGroup, names, extraArgs),
