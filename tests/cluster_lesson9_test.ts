@@ -1,10 +1,11 @@
 /**
- * Lesson 9 on the lab's 3-node cluster: it runs in the cluster run of
- * `deno task test` (KAFKA_BROKERS names the cluster's nodes, KAFKA_PORT and
- * LAB_CLUSTER_DIR find their processes), kills the group's coordinator and
- * then a partition leader, restarts each, and is checked with the
- * expectations of tests/lesson_checks.ts; and the exercise kill-the-coordinator
- * is checked before and after a kill. Every node is up again at the end.
+ * Lesson 9 on the lab's 3-node cluster, as a script and as a notebook, in the
+ * cluster run of `deno task test` (KAFKA_BROKERS names the cluster's nodes,
+ * KAFKA_PORT and LAB_CLUSTER_DIR find their processes): it kills the group's
+ * coordinator, then a partition leader, restarts each, and is checked with
+ * the expectations of tests/lesson_checks.ts. The exercise
+ * kill-the-coordinator is checked before and after a kill. Every node is up
+ * again at the end of each test.
  */
 import { ORDER_PARTITIONS } from "../lib/kafka/config.ts";
 import { killNode, restartNode, waitForCoordinator } from "../lib/kafka/failover.ts";
@@ -15,12 +16,32 @@ import { exerciseById } from "../lib/lessons/exercises.ts";
 import { type MemberProcess, spawnMember } from "../lib/processes/spawn.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
-import { lessonChecks, runLessonScript } from "./lesson_checks.ts";
+import { lessonChecks, notebookRun, runLessonScript } from "./lesson_checks.ts";
+import { executeNotebook } from "../lib/platform/jupyter.ts";
+import { projectPath } from "../lib/platform/runtime.ts";
 
 const LESSON = "09-when-the-coordinator-dies";
 
 Deno.test("lesson 9 runs in a terminal on the cluster: coordinator and leader killed, nothing lost", async () => {
   lessonChecks[LESSON](await runLessonScript(LESSON));
+});
+
+Deno.test("lesson 9 runs top to bottom as a notebook on the cluster, each report in its cell", async () => {
+  const nb = await executeNotebook(projectPath(`notebooks/${LESSON}.ipynb`), {
+    env: { KAFKA_BROKERS: (await testBrokers()).join(",") },
+  });
+  const errors = nb.cells.flatMap((c) => c.outputs.filter((o) => o.type === "error"));
+  assertEquals(errors.map((e) => e.text), [], `${LESSON}.ipynb raised`);
+  console.log(`${LESSON}.ipynb: ${(nb.ms / 1000).toFixed(1)} s`);
+  const textOf = (marker: string) =>
+    nb.cells.find((c) => c.source.includes(marker))!.outputs.map((o) => o.text).join("\n");
+  assertMatch(
+    textOf("lab.killCoordinator("),
+    /^Killed node \d .*the coordinator of billing-group/m,
+  );
+  assertMatch(textOf("lab.killLeader("), /^Killed node \d .*\(not the coordinator\)/m);
+  assertEquals(textOf("lab.stopAll()"), "Stopped 3 member process(es).");
+  lessonChecks[LESSON](notebookRun(nb));
 });
 
 Deno.test("exercise kill-the-coordinator: fails until the coordinator is killed, passes once the members consume again with their commits", async () => {
