@@ -49,7 +49,15 @@ export interface BenchContext {
 
 const stamp = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
 const perSec = (n: number, ms: number) => n / (ms / 1000);
-const fmt = (n: number, digits = 0) =>
+/**
+ * A figure for the tables: `digits` decimals, thousands separated.
+ *
+ * @example
+ * ```ts
+ * fmt(12345.678, 1); // "12,345.7"
+ * ```
+ */
+export const fmt = (n: number, digits = 0): string =>
   n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** The median and the range of a set of trials. */

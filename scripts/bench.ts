@@ -1,11 +1,14 @@
 /**
- * `deno task bench [throughput|scaleout|rebalance|coldstart|suite ...] [--quick]`:
+ * `deno task bench [throughput|scaleout|rebalance|coldstart|suite|failover ...] [--quick]`:
  * measures the lab against references in the same run, prints a Markdown
  * table and writes it, with an SVG chart of the scale-out, to bench/results/.
+ * `failover` (run only when named: it starts the lab's 3-node cluster and
+ * kills nodes) writes bench/results/failover.md of its own.
  *
  * @module
  */
 import { loadavg } from "node:os";
+import { benchFailover } from "../bench/failover.ts";
 import { startBroker } from "../lib/kafka/broker.ts";
 import { BROKERS_FLAG, parseFlags, runMain, UsageError } from "../lib/cli/flags.ts";
 import { brokerAnswers, resolveBrokers } from "../lib/kafka/config.ts";
@@ -28,7 +31,9 @@ import {
   writeTextFile,
 } from "../lib/platform/runtime.ts";
 
-const BENCHES = ["throughput", "scaleout", "rebalance", "coldstart", "suite"] as const;
+const BENCHES = ["throughput", "scaleout", "rebalance", "coldstart", "suite", "failover"] as const;
+/** Run only when named: they start and kill brokers of their own. */
+const ON_REQUEST = ["failover"];
 
 await runMain(async () => {
   const { values, positionals } = parseFlags(args(), "deno task bench", {
@@ -45,14 +50,21 @@ await runMain(async () => {
   const quick = Boolean(values.quick);
   const chosen = positionals.length > 0
     ? positionals
-    : BENCHES.filter((b) => !(quick && b === "suite"));
+    : BENCHES.filter((b) => !(quick && b === "suite") && !ON_REQUEST.includes(b));
   const brokers = resolveBrokers(values.brokers as string | undefined);
-  if (!(await brokerAnswers(brokers, 3000))) await startBroker({ onProgress: console.log });
+  const measured = chosen.filter((b) => !ON_REQUEST.includes(b));
+  if (measured.length > 0 && !(await brokerAnswers(brokers, 3000))) {
+    await startBroker({ onProgress: console.log });
+  }
   const ctx: BenchContext = { brokers, quick, say: (line) => console.log(line) };
   const loadAtStart = loadavg()[0];
   const rows: BenchRow[] = [];
   let chart: string | undefined;
+  const failoverRows: BenchRow[] = [];
   for (const bench of chosen) {
+    if (bench === "failover") {
+      failoverRows.push(...await benchFailover({ trials: quick ? 1 : 3, say: ctx.say }));
+    }
     if (bench === "throughput") rows.push(...await benchThroughput(ctx));
     if (bench === "scaleout") {
       const { rows: scale, series } = await benchScaleOut(ctx);
@@ -66,15 +78,20 @@ await runMain(async () => {
   // Other work on the machine slows both sides of a pair alike (trials interleave), but not evenly.
   const machine = `${machineSummary()}, 1-minute load average ${loadAtStart.toFixed(1)} at the ` +
     `start and ${loadavg()[0].toFixed(1)} at the end`;
-  const table = markdownTable(rows);
   const dir = projectPath("bench/results/");
   await mkdirp(dir);
-  await writeTextFile(
-    `${dir}results.md`,
-    `# Benchmark results\n\n${new Date().toISOString()} on ${machine}${
-      quick ? " (--quick)" : ""
-    }\n\n${table}\n`,
-  );
+  const write = async (file: string, title: string, table: string) => {
+    await writeTextFile(
+      `${dir}${file}`,
+      `# ${title}\n\n${new Date().toISOString()} on ${machine}${
+        quick ? " (--quick)" : ""
+      }\n\n${table}\n`,
+    );
+    console.log(`\n${table}\n\nMachine: ${machine}. Written to bench/results/${file}.`);
+  };
+  if (rows.length > 0) await write("results.md", "Benchmark results", markdownTable(rows));
   if (chart) await writeTextFile(`${dir}scaleout.svg`, chart);
-  console.log(`\n${table}\n\nMachine: ${machine}. Written to bench/results/.`);
+  if (failoverRows.length > 0) {
+    await write("failover.md", "Failover: the group consuming again", markdownTable(failoverRows));
+  }
 });

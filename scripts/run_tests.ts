@@ -7,8 +7,12 @@
  * other and any test sharing their broker. With no `KAFKA_BROKERS` and no
  * arguments, the suite therefore runs as two `deno test` processes at once,
  * each against an embedded broker of its own: the lesson files (and the
- * share-group tests, which mostly wait on the broker's timers) in one, every
- * other file in the other. Brokers this command started are stopped at the end.
+ * share-group tests, which mostly wait on the broker's timers) in one, the
+ * cluster files (`tests/cluster*_test.ts`, which kill nodes) in a third
+ * against a 3-node cluster of their own (lib/kafka/cluster.ts), every other
+ * file in the first; the runs other than the cluster's get a
+ * `LAB_CLUSTER_DIR` with no cluster in it, so that a learner's running
+ * cluster is never theirs. Brokers this command started are stopped at the end.
  * With `KAFKA_BROKERS` (one cluster) or extra arguments (e.g.
  * `deno task test --filter idle`, or a file), it is one `deno test` run.
  *
@@ -16,6 +20,7 @@
  */
 import { stripVTControlCharacters } from "node:util";
 import { brokerAddress, brokerPaths, startBroker, stopBroker } from "../lib/kafka/broker.ts";
+import { type ClusterOptions, startCluster, stopCluster } from "../lib/kafka/cluster.ts";
 import { requireDeno, runMain } from "../lib/cli/flags.ts";
 import {
   args,
@@ -41,11 +46,18 @@ const LESSON_FILES = [
  */
 const BESIDE_THE_LESSONS = ["tests/share_test.ts"];
 
-/** One `deno test` run: its files (empty = all), its broker, and its output while held back. */
+/** Test files that need the 3-node cluster (they kill and restart its nodes). */
+const CLUSTER_FILES = /^tests\/cluster.*_test\.ts$/;
+
+/**
+ * One `deno test` run: its files (empty = all), its broker or cluster, and
+ * its output while held back.
+ */
 interface Run {
   label: string;
   files: string[];
   brokerOptions?: { port: number; dataDir: string };
+  cluster?: ClusterOptions & { port: number; dataDir: string };
   held?: [string, "stdout" | "stderr"][];
 }
 
@@ -61,19 +73,41 @@ await runMain(async () => {
       .filter((f) => f.endsWith("_test.ts")).sort().map((f) => `tests/${f}`);
     const second = [...LESSON_FILES, ...BESIDE_THE_LESSONS];
     runs.push(
-      { label: "", files: all.filter((f) => !second.includes(f)) },
+      {
+        label: "",
+        files: all.filter((f) => !second.includes(f) && !CLUSTER_FILES.test(f)),
+      },
       {
         label: "lessons and share groups",
         files: all.filter((f) => second.includes(f)),
         brokerOptions: lessonsBroker(brokerPaths().port + 100),
         held: [],
       },
+      {
+        label: "cluster",
+        files: all.filter((f) => CLUSTER_FILES.test(f)),
+        // Nodes on the main broker's port + 2 to + 7, a folder apart from a learner's cluster.
+        cluster: { port: brokerPaths().port, dataDir: `${brokerPaths().stateDir}-cluster-tests` },
+        held: [],
+      },
     );
   }
   const started: Parameters<typeof stopBroker>[0][] = [];
+  const clusters: ClusterOptions[] = [];
   const results = await Promise.all(runs.map(async (run) => {
     let testEnv: Record<string, string> = {};
-    if (!shared) {
+    if (run.cluster) {
+      const cluster = await startCluster({
+        ...run.cluster,
+        onProgress: (line) => console.log(`[cluster for the cluster tests] ${line}`),
+      });
+      clusters.push(run.cluster);
+      testEnv = {
+        KAFKA_BROKERS: cluster.brokers.join(","),
+        KAFKA_PORT: String(run.cluster.port),
+        LAB_CLUSTER_DIR: run.cluster.dataDir,
+      };
+    } else if (!shared) {
       const options = run.brokerOptions ?? {};
       const result = await startBroker({
         ...options,
@@ -81,7 +115,10 @@ await runMain(async () => {
           console.log(`[broker${run.label ? ` for ${run.label}` : ""}] ${line}`),
       });
       if (result.started) started.push(options);
-      testEnv = { KAFKA_BROKERS: brokerAddress(brokerPaths(options)) };
+      testEnv = {
+        KAFKA_BROKERS: brokerAddress(brokerPaths(options)),
+        ...(runs.length > 1 ? { LAB_CLUSTER_DIR: `${brokerPaths().stateDir}-no-cluster` } : {}),
+      };
     }
     let transcript = "";
     const tests = spawnProcess(deno, ["test", "-A", ...run.files, ...extra], {
@@ -95,12 +132,14 @@ await runMain(async () => {
     });
     const code = await tests.exited;
     if (run.held) {
-      console.log(`\n--- ${run.label}, on a broker of their own: ${run.files.join(" ")}`);
+      const own = run.cluster ? "a cluster" : "a broker";
+      console.log(`\n--- ${run.label}, on ${own} of their own: ${run.files.join(" ")}`);
       for (const [text, stream] of run.held) await writeOutput(text, stream);
     }
     return { code, ...countResults(transcript, code) };
   }));
   for (const options of started) await stopBroker(options);
+  for (const options of clusters) await stopCluster(options);
   const passed = results.reduce((sum, r) => sum + r.passed, 0);
   const failed = results.reduce((sum, r) => sum + r.failed, 0);
   console.log(`${passed} passed, ${failed} failed`);

@@ -3,11 +3,16 @@
  * 10,000 keyed orders while members of one group are killed (SIGKILL) and
  * restarted at random intervals, restarts the broker once, then reports
  * produced, consumed, lost (must be 0), duplicates, rebalances, wall time.
- * Starts the lab's broker if none answers. Exit code 0 when nothing was lost.
+ * Starts the lab's broker if none answers. With `--nodes 3`, on the lab's
+ * 3-node cluster (started if it is not running): nodes are killed with
+ * SIGKILL instead, the group's coordinator first, one at a time, each
+ * restarted; the report adds the nodes killed and the coordinator's moves.
+ * Exit code 0 when nothing was lost.
  *
  * @module
  */
 import { startBroker } from "../lib/kafka/broker.ts";
+import { checkNodeCount, startCluster } from "../lib/kafka/cluster.ts";
 import { BROKERS_FLAG, intFlag, parseFlags, runMain } from "../lib/cli/flags.ts";
 import { brokerAnswers, resolveBrokers } from "../lib/kafka/config.ts";
 import { runSoak, soakTable } from "../bench/soak.ts";
@@ -20,6 +25,12 @@ await runMain(async () => {
     "produce-ms": { type: "string", default: "30000", help: "spread producing over this long" },
     "kill-every-ms": { type: "string", default: "3000", help: "mean time between SIGKILLs" },
     "no-broker-restart": { type: "boolean", help: "do not restart the broker mid-run" },
+    nodes: { type: "string", default: "1", help: "3: on the lab's 3-node cluster, killing nodes" },
+    "node-kills": {
+      type: "string",
+      default: "2",
+      help: "--nodes 3: nodes killed, one at a time (the coordinator first)",
+    },
     mixed: {
       type: "boolean",
       help: "every second member on the new consumer protocol (KIP-848), the rest classic",
@@ -34,7 +45,13 @@ await runMain(async () => {
     min: 200,
     max: 600_000,
   });
-  if (!(await brokerAnswers(brokers, 3000))) {
+  const nodes = intFlag("--nodes", values.nodes, { min: 0 });
+  checkNodeCount(nodes);
+  const nodeKills = intFlag("--node-kills", values["node-kills"], { min: 1, max: 20 });
+  if (nodes > 1) {
+    const cluster = await startCluster({ onProgress: (l) => console.log(`[cluster] ${l}`) });
+    brokers.splice(0, brokers.length, ...cluster.brokers);
+  } else if (!(await brokerAnswers(brokers, 3000))) {
     await startBroker({ onProgress: (l) => console.log(`[broker] ${l}`) });
   }
   const stamp = Date.now().toString(36);
@@ -47,6 +64,7 @@ await runMain(async () => {
     produceMs,
     killEveryMs,
     restartBroker: !values["no-broker-restart"],
+    ...(nodes > 1 ? { cluster: {}, nodeKills } : {}),
     mixed: values.mixed === true,
     onLine: (line) => console.log(line),
   });

@@ -17,7 +17,7 @@ import { GroupWatch } from "../lib/inspect/watch.ts";
 import { GroupMember, waitForMembers } from "../lib/kafka/member.ts";
 import { produceOrders } from "../lib/kafka/producer.ts";
 import { assertEquals, assertTrue } from "./assert.ts";
-import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
+import { freshTopic, kafkaTool, testBrokers, uniqueName, withAdmin } from "./harness.ts";
 
 /** Runs Kafka's own kafka-consumer-groups.sh (its Java class) and returns its stdout. */
 async function kafkaConsumerGroups(args: string[]): Promise<string> {
@@ -127,22 +127,6 @@ Deno.test("describe --members and --state agree with Kafka's tool", async () => 
     await Promise.all(members.map((m) => m.stop()));
   }
 });
-
-/** Runs one of Kafka's tools (`ConsumerGroupCommand`, `ShareGroupCommand`) and returns its stdout. */
-async function kafkaTool(tool: string, args: string[]): Promise<string> {
-  const brokers = await testBrokers();
-  const out = await new Deno.Command(await findJava(), {
-    args: javaArgs(brokerPaths(), `org.apache.kafka.tools.consumer.group.${tool}`, [
-      "--bootstrap-server",
-      brokers.join(","),
-      ...args,
-    ]),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assertTrue(out.success, new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout);
-}
 
 /** `describe --state`'s COORDINATOR (ID) of `groupId`, for {@linkcode stateTable}. */
 async function coordinators(groupId: string): Promise<Record<string, string>> {

@@ -17,6 +17,7 @@ import {
   javaArgs,
   startBroker,
 } from "../lib/kafka/broker.ts";
+import { startCluster } from "../lib/kafka/cluster.ts";
 import { createKafka } from "../lib/kafka/config.ts";
 import { ensureTopic } from "../lib/kafka/topic.ts";
 import { projectPath, scriptRunner } from "../lib/platform/runtime.ts";
@@ -32,6 +33,18 @@ export function testBrokers(): Promise<string[]> {
     return [brokerAddress(brokerPaths())];
   })();
   return brokers;
+}
+
+let cluster: Promise<string[]> | undefined;
+
+/**
+ * Bootstrap servers of the test cluster (lib/kafka/cluster.ts, placed by
+ * `KAFKA_PORT` and `LAB_CLUSTER_DIR`), started on first use unless it runs
+ * (`deno task test` starts it once before the cluster tests).
+ */
+export function testCluster(): Promise<string[]> {
+  cluster ??= startCluster().then((started) => started.brokers);
+  return cluster;
 }
 
 /** A name no other test (or earlier run) uses: `prefix-<time>-<random>`. */
@@ -130,6 +143,29 @@ export async function runProducerScript(topic: string, flags: string[]): Promise
     brokers.join(","),
     ...flags,
   ]);
+}
+
+/**
+ * Runs one of Kafka's group tools (`ConsumerGroupCommand` is
+ * kafka-consumer-groups.sh, `ShareGroupCommand` kafka-share-groups.sh)
+ * against `brokers` (default: the test broker) and returns its stdout.
+ */
+export async function kafkaTool(
+  tool: string,
+  args: string[],
+  brokers?: string[],
+): Promise<string> {
+  const out = await new Deno.Command(await findJava(), {
+    args: javaArgs(brokerPaths(), `org.apache.kafka.tools.consumer.group.${tool}`, [
+      "--bootstrap-server",
+      (brokers ?? await testBrokers()).join(","),
+      ...args,
+    ]),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout);
 }
 
 /**

@@ -43,15 +43,16 @@ export function offsetsPartitionFor(groupId: string, partitions = 50): number {
 }
 
 /**
- * The coordinator as Kafka's tools print it in COORDINATOR (ID): `host:port (id)`.
+ * The coordinator as Kafka's tools print it in COORDINATOR (ID):
+ * `host:port  (id)`, with their two spaces.
  *
  * @example
  * ```ts
- * coordinatorText({ nodeId: 2, host: "127.0.0.1", port: 9096 }); // "127.0.0.1:9096 (2)"
+ * coordinatorText({ nodeId: 2, host: "127.0.0.1", port: 9096 }); // "127.0.0.1:9096  (2)"
  * ```
  */
 export function coordinatorText(coordinator: Coordinator): string {
-  return `${coordinator.host}:${coordinator.port} (${coordinator.nodeId})`;
+  return `${coordinator.host}:${coordinator.port}  (${coordinator.nodeId})`;
 }
 
 /**

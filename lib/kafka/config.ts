@@ -334,7 +334,8 @@ export async function probeBroker(
     clientId: "lab-probe",
     connectionTimeoutMs: Math.min(timeoutMs, 3000),
     requestTimeoutMs: timeoutMs,
-    retries: 0,
+    // kafkajs tries another seed broker on each retry: a cluster with a node down still answers.
+    retries: brokers.length - 1,
     security,
     onLogMessage: (message) => {
       if (stage === "connecting" && message.startsWith("Request ApiVersions")) stage = "asked";

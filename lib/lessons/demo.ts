@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { clusterBrokers, clusterPaths } from "../kafka/cluster.ts";
 import { startBroker } from "../kafka/broker.ts";
 import { LabError } from "../platform/errors.ts";
 import {
@@ -117,7 +118,11 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     print("");
     if (!caughtUp.ok) print(`(the group still had lag after 20 s)`);
     print(verdict(summary));
-    print("The broker keeps running for the next steps; `deno task broker stop` stops it.");
+    print(
+      brokers.join(",") === clusterBrokers(clusterPaths()).join(",")
+        ? "The cluster keeps running for the next steps; `deno task broker stop --nodes 3` stops it."
+        : "The broker keeps running for the next steps; `deno task broker stop` stops it.",
+    );
     return summary.missing.length === 0 && summary.duplicates.length === 0 &&
       summary.sharedPartitions.length === 0;
   } finally {
