@@ -151,8 +151,8 @@ export function kafkajsErrorText(line: string, nodes: Map<string, number>): stri
  * @example
  * ```ts
  * const lab = await Lesson9.open();
- * await lab.startMembers("billing-group", ["Consumer 1", "Consumer 2", "Consumer 3"]);
- * const loss = await lab.killCoordinator("billing-group");
+ * const members = await lab.startMembers("billing-group", ["Consumer 1", "Consumer 2"]);
+ * const loss = await lab.killCoordinator("billing-group", members);
  * await lab.countOrders(loss);
  * await lab.restart(loss);
  * ```
@@ -225,9 +225,10 @@ export class Lesson9 extends Lab {
     await show(
       new Report([
         `${groupId}'s coordinator is node ${coordinator.nodeId} ` +
-        `(${coordinator.host}:${coordinator.port}): the leader of ${OFFSETS_TOPIC}-${offsets.partition}, ` +
-        `the partition of ${offsets.partitions} that "${groupId}" hashes to, which holds the ` +
-        `group's members and committed offsets; its copies are on nodes ${offsets.isr.join(", ")}.`,
+        `(${coordinator.host}:${coordinator.port}): the leader of ` +
+        `${OFFSETS_TOPIC}-${offsets.partition}, the partition of ${offsets.partitions} that ` +
+        `"${groupId}" hashes to, which holds the group's members and committed offsets; its ` +
+        `in-sync copies are on nodes ${offsets.isr.join(", ")}.`,
         new Table(
           ["NODE", "ADDRESS", "STATE", `LEADS ${this.topic}`, `COORDINATOR OF ${groupId}`],
           rows,
@@ -317,7 +318,6 @@ export class Lesson9 extends Lab {
       await polling;
       await watch.poll().catch(() => undefined);
       const seconds = (at: number) => `${((at - killedAt) / 1000).toFixed(1)} s`;
-      const events = await this.#memberEvents(members, killedAt);
       const departures = await this.#departures(coordinator.nodeId, groupId);
       const leadersAfter = await this.withAdmin((admin) => this.#leaders(admin));
       const parts = [
@@ -329,8 +329,9 @@ export class Lesson9 extends Lab {
             } (not the coordinator)`
         }, while orders went out every ${STEADY_INTERVAL_MS} ms.`,
         role === "coordinator"
-          ? `${groupId}'s new coordinator: node ${coordinator.nodeId} (${coordinator.host}:${coordinator.port}), the new leader of its ${OFFSETS_TOPIC} partition; the lab's own FindCoordinator ` +
-            `named it ${seconds(foundAt)} after the kill.`
+          ? `${groupId}'s new coordinator: node ${coordinator.nodeId} ` +
+            `(${coordinator.host}:${coordinator.port}), the new leader of its ${OFFSETS_TOPIC} ` +
+            `partition; the lab's own FindCoordinator named it ${seconds(foundAt)} after the kill.`
           : `${groupId}'s coordinator stayed node ${coordinator.nodeId}.`,
         new Table(
           ["PARTITION", "LEADER BEFORE", "LEADER AFTER", "CONSUMED AGAIN AFTER"],
@@ -347,25 +348,7 @@ export class Lesson9 extends Lab {
           } s after the kill.`
           : `Every partition was consumed again ${seconds(again.at)} after the kill (an order ` +
             "produced after the kill, processed).",
-        new Table(
-          ["AFTER", "WHO", "WHAT"],
-          [
-            ...orders.outages.flatMap((o) => [
-              { at: o.at, who: "Producer", what: `lost the broker (${o.reason}); retrying` },
-              ...o.then
-                ? [{
-                  at: o.then.at,
-                  who: "Producer",
-                  what:
-                    `order ${o.then.order.order_id} acknowledged: partition ${o.then.partition} ` +
-                    `has a leader again (node ${leadersAfter[o.then.partition]})`,
-                }]
-                : [],
-            ]),
-            ...events,
-          ].sort((a, b) => a.at - b.at).map((e) => [seconds(e.at), e.who, e.what]),
-          "WHAT THE MEMBERS AND THE PRODUCER SAID (their own lines)",
-        ),
+        this.#saidTable(orders, await this.#memberEvents(members, killedAt), leadersAfter, seconds),
         this.#errorsTable(members, linesBefore, nodes),
         watch.timeline.rebalances.length === 0
           ? "REBALANCE TIMELINE (deno task watch)\n(no rebalance seen)"
@@ -379,6 +362,35 @@ export class Lesson9 extends Lab {
       await polling.catch(() => {});
       await watcher.disconnect().catch(() => {});
     }
+  }
+
+  /**
+   * What the members (their run logs) and the producer said after the kill,
+   * in order: `seconds` says when, from the kill.
+   */
+  #saidTable(
+    orders: SteadyOrders,
+    events: { at: number; who: string; what: string }[],
+    leadersAfter: number[],
+    seconds: (at: number) => string,
+  ): Table {
+    const producer = orders.outages.flatMap((o) => [
+      { at: o.at, who: "Producer", what: `lost the broker (${o.reason}); retrying` },
+      ...o.then
+        ? [{
+          at: o.then.at,
+          who: "Producer",
+          what: `order ${o.then.order.order_id} acknowledged: partition ${o.then.partition} ` +
+            `has a leader again (node ${leadersAfter[o.then.partition]})`,
+        }]
+        : [],
+    ]);
+    return new Table(
+      ["AFTER", "WHO", "WHAT"],
+      [...producer, ...events].sort((a, b) => a.at - b.at)
+        .map((e) => [seconds(e.at), e.who, e.what]),
+      "WHAT THE MEMBERS AND THE PRODUCER SAID (their own lines)",
+    );
   }
 
   /**
