@@ -63,6 +63,8 @@ const coordinatorLoss = await lab.killCoordinator(groupId, members);
 // %% [markdown]
 // Read the members' lines from the top. For about 9 s nobody, not even the other nodes, knows the node is dead: the members' requests to it are refused (`connection refused by node N`), kafkajs retries, then gives up and **restarts the consumer**: it looks the coordinator up again (FindCoordinator, sometimes several times: the first answers can still name the dead node, or say `COORDINATOR_NOT_AVAILABLE` until the new leader has loaded the group) and joins the **new coordinator**.
 //
+// The lines of `watch (describe)`, when there are any, are what the lesson's own watch (an admin client asking for the group, as `deno task watch` does) was refused: `NOT_COORDINATOR` from a node that is not, or not yet, the group's coordinator, `COORDINATOR_LOAD_IN_PROGRESS` while the new one reads the group, `LEADER_NOT_AVAILABLE` while a partition has no leader.
+//
 // The new coordinator loaded the group from its copy of `__consumer_offsets`, with the three members it had. kafkajs rejoins with **new** member ids, so the rebalance waits for the three old ones to time out (the 6 s session timeout): the timeline's "timed out" members. A Java consumer keeps its member id and rejoins at once.
 //
 // ## Was anything lost?

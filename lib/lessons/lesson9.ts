@@ -10,7 +10,7 @@
  * @module
  */
 import kafkajsErrors from "kafkajs/src/protocol/error.js";
-import type { Admin } from "kafkajs";
+import { type Admin, Kafka, logLevel } from "kafkajs";
 import {
   CLUSTER_NODES,
   clusterBrokers,
@@ -20,7 +20,7 @@ import {
   startCluster,
 } from "../kafka/cluster.ts";
 import { killNode, restartNode, waitForCoordinator } from "../kafka/failover.ts";
-import { createKafka, ORDER_PARTITIONS, requireBroker, resolveBrokers } from "../kafka/config.ts";
+import { kafkaConfig, ORDER_PARTITIONS, requireBroker, resolveBrokers } from "../kafka/config.ts";
 import type { MemberEvent } from "../kafka/member.ts";
 import { type ProducedOrder, produceOrders } from "../kafka/producer.ts";
 import { offsetsPartitionOf } from "../inspect/coordinator.ts";
@@ -114,12 +114,28 @@ export function kafkajsErrorText(line: string, nodes: Map<string, number>): stri
   const parsed = /^\[kafkajs\] ERROR (\w+): (.*?) (\{.*\})$/.exec(line);
   if (!parsed) return undefined;
   const [, namespace, message, json] = parsed;
-  let fields: { broker?: string; error?: string } = {};
+  let fields: KafkajsLogFields = {};
   try {
     fields = JSON.parse(json);
   } catch {
     // a field kafkajs could not print as JSON: the message alone says enough
   }
+  return kafkajsErrorWords(namespace, message, fields, nodes);
+}
+
+/** The fields of a kafkajs log entry that say which broker and what it answered. */
+interface KafkajsLogFields {
+  broker?: string;
+  error?: string;
+}
+
+/** {@linkcode kafkajsErrorText} for a log entry kafkajs hands to a log creator. */
+function kafkajsErrorWords(
+  namespace: string,
+  message: string,
+  fields: KafkajsLogFields,
+  nodes: Map<string, number>,
+): string | undefined {
   const node = (address?: string) =>
     address && nodes.has(address) ? `node ${nodes.get(address)}` : address ?? "a broker";
   const response = /^Response (\w+)\(/.exec(message);
@@ -287,7 +303,18 @@ export class Lesson9 extends Lab {
     const { start, count } = await this.nextOrders(Math.ceil(5 * 60_000 / STEADY_INTERVAL_MS));
     const orders = new SteadyOrders(this.brokers, this.topic, start, count);
     const watching = new AbortController();
-    const watcher = createKafka({ brokers: this.brokers, clientId: "lab-watch" }).admin();
+    // The watch's own admin client asks the coordinator too (DescribeGroups): its refusals.
+    const refusals = new Map<string, number>();
+    const watcher = new Kafka({
+      ...kafkaConfig({ brokers: this.brokers, clientId: "lab-watch" }),
+      logLevel: logLevel.ERROR,
+      logCreator: () => ({ namespace, log }) => {
+        const text = /^Response /.test(log.message)
+          ? kafkajsErrorWords(namespace, log.message, log as KafkajsLogFields, nodes)
+          : undefined;
+        if (text && !refusals.has(text)) refusals.set(text, Date.now());
+      },
+    }).admin();
     await watcher.connect();
     const watch = new GroupWatch(watcher, { groupId, topic: this.topic });
     const polling = runWatch(watch, 300, watching.signal, () => {});
@@ -348,7 +375,16 @@ export class Lesson9 extends Lab {
           } s after the kill.`
           : `Every partition was consumed again ${seconds(again.at)} after the kill (an order ` +
             "produced after the kill, processed).",
-        this.#saidTable(orders, await this.#memberEvents(members, killedAt), leadersAfter, seconds),
+        this.#saidTable(
+          orders,
+          [
+            ...await this.#memberEvents(members, killedAt),
+            ...[...refusals].filter(([, at]) => at >= killedAt)
+              .map(([what, at]) => ({ at, who: "watch (describe)", what })),
+          ],
+          leadersAfter,
+          seconds,
+        ),
         this.#errorsTable(members, linesBefore, nodes),
         watch.timeline.rebalances.length === 0
           ? "REBALANCE TIMELINE (deno task watch)\n(no rebalance seen)"
@@ -365,8 +401,8 @@ export class Lesson9 extends Lab {
   }
 
   /**
-   * What the members (their run logs) and the producer said after the kill,
-   * in order: `seconds` says when, from the kill.
+   * What the members (their run logs, and the watch's refusals) and the
+   * producer said after the kill, in order: `seconds` says when, from the kill.
    */
   #saidTable(
     orders: SteadyOrders,
@@ -389,7 +425,7 @@ export class Lesson9 extends Lab {
       ["AFTER", "WHO", "WHAT"],
       [...producer, ...events].sort((a, b) => a.at - b.at)
         .map((e) => [seconds(e.at), e.who, e.what]),
-      "WHAT THE MEMBERS AND THE PRODUCER SAID (their own lines)",
+      "WHAT THE MEMBERS, THE PRODUCER AND THE WATCH SAID (their own lines)",
     );
   }
 
