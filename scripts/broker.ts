@@ -32,8 +32,15 @@ import { args } from "../lib/platform/runtime.ts";
 
 await runMain(async () => {
   const { values, positionals } = parseFlags(args(), "deno task broker", {
-    port: { type: "string", help: "client port on 127.0.0.1 (default 9092 or KAFKA_PORT)" },
-    "data-dir": { type: "string", help: "state folder (default .lab/broker or LAB_BROKER_DIR)" },
+    port: {
+      type: "string",
+      help: "client port on 127.0.0.1 (default 9092 or KAFKA_PORT); --nodes 3: node N on port + 2N",
+    },
+    "data-dir": {
+      type: "string",
+      help: "state folder (default .lab/broker or LAB_BROKER_DIR; --nodes 3: .lab/cluster or " +
+        "LAB_CLUSTER_DIR)",
+    },
     lines: { type: "string", default: "40", help: "logs: how many lines to show" },
     nodes: {
       type: "string",

@@ -86,8 +86,12 @@ await runMain(async () => {
       {
         label: "cluster",
         files: all.filter((f) => CLUSTER_FILES.test(f)),
-        // Nodes on the main broker's port + 2 to + 7, a folder apart from a learner's cluster.
-        cluster: { port: brokerPaths().port, dataDir: `${brokerPaths().stateDir}-cluster-tests` },
+        // Nodes on the main broker's port + 202 to + 207 and a folder of their own: never a
+        // learner's cluster (+ 2 to + 7), which may be running.
+        cluster: {
+          port: brokerPaths().port + 200,
+          dataDir: `${brokerPaths().stateDir}-cluster-tests`,
+        },
         held: [],
       },
     );

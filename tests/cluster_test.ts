@@ -23,7 +23,7 @@ import { killNode, restartNode, waitForCoordinator } from "../lib/kafka/failover
 import { GroupMember } from "../lib/kafka/member.ts";
 import { produceOrders } from "../lib/kafka/producer.ts";
 import { ensureTopic } from "../lib/kafka/topic.ts";
-import { offsetsPartitionFor } from "../lib/inspect/coordinator.ts";
+import { javaStringHash, offsetsPartitionFor } from "../lib/inspect/coordinator.ts";
 import { waitForGroup } from "../lib/inspect/groups.ts";
 import { makeTempDir, remove } from "../lib/platform/runtime.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
@@ -37,6 +37,20 @@ Deno.test("--nodes 2 and --nodes 0 get one line about the quorum's majority, exi
     assertMatch(run.stderr, new RegExp(`--nodes ${nodes}: a KRaft quorum works while a majority`));
     assertMatch(run.stderr, /use --nodes 1 \(the single broker\) or --nodes 3/);
   }
+});
+
+Deno.test("a group's __consumer_offsets partition is Kafka's: abs(hashCode) % partitions", () => {
+  // [group id, Java's String.hashCode(), partition of 50, of 10], printed by Java itself.
+  const java: [string, number, number, number][] = [
+    ["billing-group", 1671177389, 39, 9],
+    ["inventory-group", 1824632526, 26, 6],
+    ["Ωmega-grüppe", -161416762, 12, 2],
+    ["polygenelubricants", -2147483648, 0, 0], // Kafka's Utils.abs maps Integer.MIN_VALUE to 0
+  ];
+  assertEquals(
+    java.map(([g]) => [g, javaStringHash(g), offsetsPartitionFor(g), offsetsPartitionFor(g, 10)]),
+    java,
+  );
 });
 
 Deno.test("the cluster's ports and folders never meet the single broker's or the test runs'", () => {
@@ -90,6 +104,26 @@ Deno.test("a port in use is named before any node starts", async () => {
     assertEquals(run.stderr.split("\n").length, 1, run.stderr);
   } finally {
     listener.close();
+    await remove(dataDir);
+  }
+});
+
+Deno.test("a cluster that no longer answers is named in one line, with both ways out", async () => {
+  const dataDir = await makeTempDir("lab-cluster-");
+  try {
+    // As after a reboot: the file says the cluster runs, nothing listens.
+    await Deno.writeTextFile(`${dataDir}/brokers`, "127.0.0.1:21702,127.0.0.1:21704\n");
+    const run = await runScript("describe.ts", ["--list"], {
+      LAB_CLUSTER_DIR: dataDir,
+      KAFKA_BROKERS: "", // unset: the default address is the cluster's
+    });
+    assertEquals(run.code, 1);
+    assertEquals(run.stderr.split("\n").length, 1, run.stderr);
+    assertMatch(
+      run.stderr,
+      /^error: cannot reach the lab's 3-node cluster at 127\.0\.0\.1:21702,127\.0\.0\.1:21704 .*start it again with `deno task broker start --nodes 3`, or `deno task broker stop --nodes 3`/,
+    );
+  } finally {
     await remove(dataDir);
   }
 });

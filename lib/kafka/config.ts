@@ -64,6 +64,35 @@ export function clusterBrokersFile(): string {
 }
 
 /**
+ * The nodes of the lab's 3-node cluster while it is meant to run (named in
+ * {@linkcode clusterBrokersFile}), else none.
+ *
+ * @example
+ * ```ts
+ * runningClusterBrokers(); // ["127.0.0.1:9094", "127.0.0.1:9096", "127.0.0.1:9098"] after `broker start --nodes 3`
+ * ```
+ */
+export function runningClusterBrokers(): string[] {
+  const file = clusterBrokersFile();
+  if (!isFileSync(file)) return [];
+  return readTextFileSync(file).trim().split(",").filter((b) => b !== "");
+}
+
+/**
+ * True when `brokers` are the lab's 3-node cluster: the lab must then not
+ * start its single broker in their place when they do not answer.
+ *
+ * @example
+ * ```ts
+ * isLabCluster(["localhost:9092"]); // false
+ * ```
+ */
+export function isLabCluster(brokers: string[]): boolean {
+  const cluster = runningClusterBrokers();
+  return cluster.length > 0 && brokers.join(",") === cluster.join(",");
+}
+
+/**
  * The bootstrap address used when neither `--brokers` nor `KAFKA_BROKERS` is
  * set: the lab's 3-node cluster while it runs (the nodes in
  * {@linkcode clusterBrokersFile}), else the lab's own broker,
@@ -76,10 +105,7 @@ export function clusterBrokersFile(): string {
  * ```
  */
 export function defaultBrokers(): string {
-  const cluster = isFileSync(clusterBrokersFile())
-    ? readTextFileSync(clusterBrokersFile()).trim()
-    : "";
-  return cluster || `localhost:${kafkaPort()}`;
+  return runningClusterBrokers().join(",") || `localhost:${kafkaPort()}`;
 }
 
 /**
@@ -279,6 +305,12 @@ function kafkajsLogLevel(): logLevel {
  * ```
  */
 export function unreachableMessage(brokers: string[]): string {
+  if (isLabCluster(brokers)) {
+    return `cannot reach the lab's 3-node cluster at ${brokers.join(",")} (the lab's commands ` +
+      `use it since \`deno task broker start --nodes 3\`, see ${clusterBrokersFile()}): start ` +
+      "it again with `deno task broker start --nodes 3`, or `deno task broker stop --nodes 3` " +
+      "to use the single broker again";
+  }
   return `cannot reach Kafka at ${brokers.join(",")}: start the lab's broker with ` +
     "`deno task broker start` (or `docker compose up -d`), or point KAFKA_BROKERS / --brokers at a running cluster";
 }

@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { clusterBrokers, clusterPaths } from "../kafka/cluster.ts";
 import { startBroker } from "../kafka/broker.ts";
 import { LabError } from "../platform/errors.ts";
 import {
   brokerAnswers,
   createKafka,
+  isLabCluster,
   ORDER_PARTITIONS,
   unreachableMessage,
 } from "../kafka/config.ts";
@@ -48,7 +48,9 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
   const print = options.print ?? ((line: string) => console.log(line));
   const { brokers, groupId, topic } = options;
   if (!(await brokerAnswers(brokers, 3000))) {
-    if (!options.startLocalBroker) throw new LabError(unreachableMessage(brokers));
+    if (!options.startLocalBroker || isLabCluster(brokers)) {
+      throw new LabError(unreachableMessage(brokers));
+    }
     print("No Kafka answers yet: starting the lab's own broker.");
     await startBroker({ onProgress: (line) => print(`[broker] ${line}`) });
   }
@@ -119,7 +121,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     if (!caughtUp.ok) print(`(the group still had lag after 20 s)`);
     print(verdict(summary));
     print(
-      brokers.join(",") === clusterBrokers(clusterPaths()).join(",")
+      isLabCluster(brokers)
         ? "The cluster keeps running for the next steps; `deno task broker stop --nodes 3` stops it."
         : "The broker keeps running for the next steps; `deno task broker stop` stops it.",
     );

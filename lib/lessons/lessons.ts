@@ -17,6 +17,7 @@ import { LabError } from "../platform/errors.ts";
 import {
   brokerAnswers,
   createKafka,
+  isLabCluster,
   kafkaConfig,
   ORDER_PARTITIONS,
   ORDER_TOPIC,
@@ -93,7 +94,9 @@ export class Lab {
   static async brokersToUse(): Promise<string[]> {
     const brokers = resolveBrokers();
     if (!(await brokerAnswers(brokers, 3000))) {
-      if (env("KAFKA_BROKERS")) throw new LabError(unreachableMessage(brokers));
+      if (env("KAFKA_BROKERS") || isLabCluster(brokers)) {
+        throw new LabError(unreachableMessage(brokers));
+      }
       await startBroker();
     }
     return brokers;
