@@ -183,6 +183,8 @@ function nodeLoss(text: string, role: "coordinator" | "leader"): void {
   } else {
     assertMatch(report, /^billing-group's coordinator stayed node \d\.$/m);
   }
+  const stalled = /^.* reported nothing after the kill .*$/m.exec(report);
+  assertEquals(stalled, null, "a member stalled (kafkajs): every member reports after the kill");
   const again = tables(report, "PARTITION  LEADER BEFORE")[0];
   assertEquals(again.length, 3, again.join("\n"));
   for (const [partition, before, after, consumed] of again) {

@@ -346,6 +346,7 @@ export class Lesson9 extends Lab {
       await watch.poll().catch(() => undefined);
       const seconds = (at: number) => `${((at - killedAt) / 1000).toFixed(1)} s`;
       const departures = await this.#departures(coordinator.nodeId, groupId);
+      const silent = await this.#silentSince(members, killedAt);
       const leadersAfter = await this.withAdmin((admin) => this.#leaders(admin));
       const parts = [
         `Killed node ${node} (kill -9, pid ${pid}), ${
@@ -375,6 +376,12 @@ export class Lesson9 extends Lab {
           } s after the kill.`
           : `Every partition was consumed again ${seconds(again.at)} after the kill (an order ` +
             "produced after the kill, processed).",
+        ...silent.length === 0 ? [] : [
+          `${silent.join(", ")} reported nothing after the kill (no order, no rejoin, no crash; ` +
+          "at most kafkajs's errors below): a kafkajs 2.2.4 consumer can stall like this after " +
+          "a broker dies. Such a member no longer heartbeats, so the group goes on without it; " +
+          "stop it and start it again.",
+        ],
         this.#saidTable(
           orders,
           [
@@ -463,6 +470,14 @@ export class Lesson9 extends Lab {
     return firsts;
   }
 
+  /** The names of `members` whose run logs hold no event at all after `since`: stalled. */
+  async #silentSince(members: MemberProcess[], since: number): Promise<string[]> {
+    const quiet = await Promise.all(
+      members.map(async (m) => (await m.events()).every((e) => e.at < since)),
+    );
+    return members.filter((_, i) => quiet[i]).map((m) => m.name);
+  }
+
   /**
    * What the members said after `since`, from their run logs: lost the
    * broker, found the coordinator elsewhere, rebalancing, assigned (their
@@ -549,10 +564,15 @@ export class Lesson9 extends Lab {
       seen = await consumed();
     }
     const twice = [...seen.values()].filter((n) => n > 1).length;
-    const lost = acked.size - seen.size;
     const after = await this.withAdmin((admin) => caughtUp(admin, loss.groupId, this.topic));
     const committed = (s: GroupSnapshot, p: number) =>
       s.partitions.find((x) => x.topic === this.topic && x.partition === p);
+    // Not consumed, but at or after the group's commit: still in the topic, waiting for a member.
+    const unconsumed = loss.acked.filter((o) => !seen.has(`${o.partition}@${o.offset}`));
+    const waiting =
+      unconsumed.filter((o) => o.offset >= (committed(after, o.partition)?.currentOffset ?? 0))
+        .length;
+    const lost = unconsumed.length - waiting;
     const rows = Array.from({ length: ORDER_PARTITIONS }, (_, p) => {
       const was = committed(loss.before, p)?.currentOffset ?? null;
       const now = committed(after, p);
@@ -563,18 +583,22 @@ export class Lesson9 extends Lab {
     );
     await show(
       new Report([
-        new Table(["PRODUCED", "CONSUMED", "LOST", "PROCESSED TWICE"], [[
+        new Table(["PRODUCED", "CONSUMED", "LOST", "PROCESSED TWICE", "NOT YET CONSUMED"], [[
           acked.size,
           seen.size,
           lost,
           twice,
+          waiting,
         ]]),
-        lost === 0
-          ? `Every order the producer got an acknowledgement for was consumed: nothing lost.` +
+        lost > 0
+          ? `${lost} acknowledged order(s) were not consumed, and the group's commits are past them.`
+          : waiting > 0
+          ? `${waiting} acknowledged order(s) were not consumed yet: they are in the topic, after ` +
+            "the group's commit (LAG below), waiting for a member that consumes again."
+          : `Every order the producer got an acknowledgement for was consumed: nothing lost.` +
             (twice > 0
               ? ` ${twice} were processed twice: at least once, as after any rebalance (lesson 5).`
-              : "")
-          : `${lost} acknowledged order(s) were not consumed.`,
+              : ""),
         new Table(
           ["PARTITION", "COMMITTED BEFORE THE KILL", "COMMITTED NOW", "LOG-END-OFFSET", "LAG"],
           rows,
