@@ -271,3 +271,22 @@ Deno.test("exercise share-not-idle: passes with four share members, fails with t
     await Promise.all(members.map((m) => m.stop()));
   }
 });
+
+Deno.test("exercise kill-the-coordinator: on a single broker it fails and says to start the cluster", async () => {
+  const { brokers, topic, groups } = await setup();
+  const members = await startMembers(brokers, groups.billing, topic, 1);
+  const notesDir = await Deno.makeTempDir({ prefix: "lab-checks-" });
+  try {
+    const outcome = await check("kill-the-coordinator", { topic, groups, notesDir });
+    assertEquals(outcome.passed, false);
+    assertMatch(outcome.criteria[0].text, /__consumer_offsets has 1 copy of each partition/);
+    assertEquals(outcome.criteria[0].ok, false);
+    assertEquals(
+      outcome.hint,
+      "Run it on the cluster: deno task broker start --nodes 3, then the members.",
+    );
+  } finally {
+    await Promise.all(members.map((m) => m.stop()));
+    await Deno.remove(notesDir, { recursive: true });
+  }
+});

@@ -10,7 +10,7 @@
 import type { ExecutedNotebook } from "../lib/platform/jupyter.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
 import { runScript, type ScriptRun, testBrokers } from "./harness.ts";
-import { javaRegion } from "../lib/lessons/lesson8.ts";
+import { sourceRegion } from "../lib/lessons/lessons.ts";
 import { projectPath, readTextFileSync } from "../lib/platform/runtime.ts";
 
 /** What a lesson showed: its text, and in a notebook its HTML/SVG outputs. */
@@ -147,6 +147,73 @@ function seedExample(run: LessonRun): void {
     // Consumer 1's messages stay in its own table: no "got message" line in any cell.
     assertEquals(run.text.match(/got message/g), null, "Consumer 1's lines leaked into a cell");
   }
+}
+
+/**
+ * Lessons that kill and restart nodes of the lab's 3-node cluster: they run
+ * in the cluster run of `deno task test` (tests/cluster_lesson9_test.ts), not
+ * in notebooks_test.ts and lesson_scripts_test.ts, whose broker is a single one.
+ */
+export const CLUSTER_LESSONS = ["09-when-the-coordinator-dies"];
+
+/**
+ * What lesson 9 shows of one node killed while orders flowed (`role`: the
+ * coordinator, or a partition leader): the node, the partitions consumed
+ * again, the members' own lines, and every acknowledged order consumed with
+ * the committed offsets intact; then the node back.
+ */
+function nodeLoss(text: string, role: "coordinator" | "leader"): void {
+  const killed = role === "coordinator"
+    ? /^Killed node (\d) \(kill -9, pid \d+\), the coordinator of billing-group,/m.exec(text)
+    : /^Killed node (\d) \(kill -9, pid \d+\), the leader of order-events partition\(s\) [\d, ]+ \(not the coordinator\)/m
+      .exec(text);
+  assertTrue(killed, `lesson 9 killed the ${role}`);
+  const node = Number(killed[1]);
+  const report = text.slice(killed.index);
+  if (role === "coordinator") {
+    const moved = /^billing-group's new coordinator: node (\d) /m.exec(report);
+    assertTrue(moved && Number(moved[1]) !== node, `a new coordinator, not node ${node}`);
+    // Each member says itself that its coordinator moved (kafkajs looked it up again).
+    for (const member of ["Consumer 1", "Consumer 2", "Consumer 3"]) {
+      assertMatch(
+        report,
+        new RegExp(`${member}\\s+group coordinator \\S+ -> \\S+ \\(after \\d+ FindCoordinator`),
+      );
+    }
+  } else {
+    assertMatch(report, /^billing-group's coordinator stayed node \d\.$/m);
+  }
+  const stalled = /^.* reported nothing after the kill .*$/m.exec(report);
+  assertEquals(stalled, null, "a member stalled (kafkajs): every member reports after the kill");
+  const again = tables(report, "PARTITION  LEADER BEFORE")[0];
+  assertEquals(again.length, 3, again.join("\n"));
+  for (const [partition, before, after, consumed] of again) {
+    assertTrue(/^[\d.]+ s$/.test(consumed), `partition ${partition} consumed again: ${consumed}`);
+    if (before === `node ${node}`) assertTrue(after !== before, `partition ${partition} moved`);
+  }
+  // kafkajs's own errors: requests to the dead node refused (or cut), from a member's log.
+  const errors = tables(report, "MEMBER      KAFKAJS ERROR")[0] ?? [];
+  assertTrue(
+    errors.some(([, error]) =>
+      new RegExp(`^connection (refused|reset) by node ${node}$`).test(error)
+    ),
+    errors.join("\n"),
+  );
+  assertMatch(report, /^REBALANCE TIMELINE/m);
+  const lesson9 = { path: "notebooks/09-when-the-coordinator-dies", text: report };
+  const [[produced, consumed, lost]] = tableAfter(lesson9, "PRODUCED", "PRODUCED");
+  assertTrue(Number(produced) >= 20, `orders produced while node ${node} died: ${produced}`);
+  assertEquals([consumed, lost], [produced, "0"], "every acknowledged order consumed");
+  const commits = tableAfter(lesson9, "committed offsets (describe)", "PARTITION");
+  for (const [partition, was, now, , lag] of commits) {
+    assertTrue(
+      was === "-" || Number(now) >= Number(was),
+      `partition ${partition}: ${was} -> ${now}`,
+    );
+    assertEquals(lag, "0", `partition ${partition} caught up`);
+  }
+  assertMatch(report, /^Committed offsets intact/m);
+  assertMatch(report, new RegExp(`^Node ${node} is back and in the ISR of every partition`, "m"));
 }
 
 /** Checks on what each lesson shows, by lesson name (`NN-name`, no extension). */
@@ -313,7 +380,7 @@ export const lessonChecks: Record<string, (run: LessonRun) => void> = {
     // The Java a learner studies, printed from java/ShareConsumer.java itself.
     const java = readTextFileSync(projectPath("java/ShareConsumer.java"));
     for (const region of ["share-config", "share-loop"]) {
-      assertTrue(run.text.includes(javaRegion(java, region)), `${region} shown as in the file`);
+      assertTrue(run.text.includes(sourceRegion(java, region)), `${region} shown as in the file`);
     }
     const rows = tableAfter(run, "24 new orders; share group", "MEMBER");
     const shown = rows.map((r) => r.join("  ")).join("\n");
@@ -354,5 +421,19 @@ export const lessonChecks: Record<string, (run: LessonRun) => void> = {
     ]);
     assertTrue(Number(starts[1][2]) > 3, "earliest read the records before it too");
     from(run, "Group billing-share-group now has share.auto.offset.reset=earliest.");
+  },
+  "09-when-the-coordinator-dies": (run) => {
+    // The members' and the producer's code, printed from the scripts themselves.
+    for (const script of ["consumer", "producer"]) {
+      const source = readTextFileSync(projectPath(`scripts/${script}.ts`));
+      assertTrue(run.text.includes(sourceRegion(source, script)), `${script} shown as in the file`);
+    }
+    assertMatch(
+      run.text,
+      /^billing-group's coordinator is node \d \(127\.0\.0\.1:\d+\): the leader of __consumer_offsets-\d+/m,
+    );
+    nodeLoss(run.text, "coordinator");
+    nodeLoss(from(run, "(not the coordinator)"), "leader");
+    from(run, "Stopped 3 member process(es).");
   },
 };

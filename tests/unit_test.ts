@@ -7,6 +7,7 @@ import { AssignmentDiagram, Table } from "../lib/platform/render.ts";
 import { summarizeRun, verdict } from "../lib/inspect/summary.ts";
 import type { MemberEvent } from "../lib/kafka/member.ts";
 import { type LagSample, lagStatus } from "../lib/inspect/lagstatus.ts";
+import { kafkajsErrorText } from "../lib/lessons/lesson9.ts";
 import { assertEquals, assertMatch, assertThrows, assertTrue } from "./assert.ts";
 
 Deno.test("parseFlags rejects unknown flags with a usage error", () => {
@@ -106,6 +107,75 @@ Deno.test("members and the producer print the seed's lines", () => {
     "Consumer 1 assigned: partitions 0, 2 [rebalance took 5 ms]",
   );
   assertEquals(clientIdFor("Consumer 1"), "consumer-1");
+});
+
+Deno.test("a member says where its group coordinator moved, and how many lookups it took", () => {
+  const base = {
+    member: "Consumer 1",
+    groupId: "billing-group",
+    at: 0,
+    type: "coordinator" as const,
+  };
+  assertEquals(
+    formatMemberEvent({ ...base, broker: "127.0.0.1:9094", lookups: 1 }),
+    "Consumer 1's group coordinator: 127.0.0.1:9094",
+  );
+  assertEquals(
+    formatMemberEvent({
+      ...base,
+      broker: "127.0.0.1:9094",
+      previous: "127.0.0.1:9096",
+      lookups: 3,
+    }),
+    "Consumer 1's group coordinator moved: 127.0.0.1:9096 -> 127.0.0.1:9094 " +
+      "(found after 3 FindCoordinator lookups)",
+  );
+});
+
+Deno.test("lesson 9 reads kafkajs's error lines in Kafka's names, nodes by number", () => {
+  const nodes = new Map([["127.0.0.1:9096", 2]]);
+  const line = (namespace: string, message: string, fields: object) =>
+    `[kafkajs] ERROR ${namespace}: ${message} ${JSON.stringify(fields)}`;
+  assertEquals(
+    kafkajsErrorText(
+      line("Connection", "Response Heartbeat(key: 12, version: 3)", {
+        broker: "127.0.0.1:9096",
+        error: "This is not the correct coordinator for this group",
+      }),
+      nodes,
+    ),
+    "Heartbeat to node 2: NOT_COORDINATOR_FOR_GROUP (error 16)",
+  );
+  assertEquals(
+    kafkajsErrorText(
+      line("Connection", "Connection error: connect ECONNREFUSED 127.0.0.1:9096", {
+        broker: "127.0.0.1:9096",
+      }),
+      nodes,
+    ),
+    "connection refused by node 2",
+  );
+  assertEquals(
+    kafkajsErrorText(
+      line("Connection", "Connection error: read ECONNRESET", {
+        broker: "127.0.0.1:9098",
+      }),
+      nodes,
+    ),
+    "connection reset by 127.0.0.1:9098",
+  );
+  assertMatch(
+    kafkajsErrorText(
+      line("Consumer", "Crash: KafkaJSNumberOfRetriesExceeded: Connection error", {}),
+      nodes,
+    )!,
+    /^gave up after its retries: restarts the consumer/,
+  );
+  assertEquals(
+    kafkajsErrorText(line("Consumer", "Restarting the consumer in 300ms", {}), nodes),
+    undefined,
+  );
+  assertEquals(kafkajsErrorText("Consumer 1 got message: {} from partition 0", nodes), undefined);
 });
 
 function message(member: string, partition: number, offset: number): MemberEvent {

@@ -9,6 +9,8 @@
  * - `message` for every order it processes;
  * - `malformed` for a message that is not an order (reported, then skipped);
  * - `rebalancing` when the group starts a rebalance;
+ * - `coordinator` when its group requests go to another broker: the group's
+ *   coordinator moved (a printed line only when it changed, not the first);
  * - `stopped` when it has left the group.
  *
  * @module
@@ -165,6 +167,18 @@ export type MemberEvent =
   }
   | { type: "rebalancing"; member: string; groupId: string; at: number }
   | {
+    type: "coordinator";
+    member: string;
+    groupId: string;
+    /** The broker the member's group requests (JoinGroup, Heartbeat, commits) now go to. */
+    broker: string;
+    /** The one they went to before; undefined the first time. */
+    previous?: string;
+    /** FindCoordinator requests the member sent since it last found the coordinator. */
+    lookups: number;
+    at: number;
+  }
+  | {
     type: "crashed";
     member: string;
     groupId: string;
@@ -210,6 +224,11 @@ export function formatMemberEvent(event: MemberEvent): string {
         }`;
     case "rebalancing":
       return `${event.member}: group ${event.groupId} is rebalancing...`;
+    case "coordinator":
+      return event.previous === undefined
+        ? `${event.member}'s group coordinator: ${event.broker}`
+        : `${event.member}'s group coordinator moved: ${event.previous} -> ${event.broker} ` +
+          `(found after ${event.lookups} FindCoordinator lookup${event.lookups === 1 ? "" : "s"})`;
     case "crashed":
       return event.restarting
         ? `${event.member} lost the broker (${event.error}); reconnecting and rejoining...`
@@ -264,6 +283,8 @@ export class GroupMember {
   partitions: number[] | undefined;
   /** The member id the broker gave this member (after joining). */
   memberId: string | undefined;
+  /** The broker this member's group requests go to: the group's coordinator, as it found it. */
+  coordinator: string | undefined;
   readonly name: string;
   readonly groupId: string;
   readonly topic: string;
@@ -431,6 +452,25 @@ export class GroupMember {
         restarting: Boolean(payload.restart),
         at: Date.now(),
       });
+    });
+    // kafkajs keeps its coordinator to itself: the broker that answers the
+    // member's group requests is it, found with FindCoordinator ("GroupCoordinator").
+    let lookups = 0;
+    consumer.on(consumer.events.REQUEST, ({ payload }) => {
+      if (payload.apiName === "GroupCoordinator") lookups++;
+      if (!COORDINATOR_REQUESTS.has(payload.apiName) || payload.broker === this.coordinator) return;
+      const previous = this.coordinator;
+      this.coordinator = payload.broker;
+      this.#emit({
+        type: "coordinator",
+        member: this.name,
+        groupId: this.groupId,
+        broker: payload.broker,
+        previous,
+        lookups,
+        at: Date.now(),
+      });
+      lookups = 0;
     });
     return consumer;
   }
@@ -712,7 +752,8 @@ export class GroupMember {
     const { output, recordFile, onEvent } = this.#options;
     if (recordFile) appendTextFileSync(recordFile, JSON.stringify(event) + "\n");
     const quiet = event.type === "crashed" && !event.restarting ||
-      this.#failure && event.type === "stopped"; // the error says it in one line
+      this.#failure && event.type === "stopped" || // the error says it in one line
+      event.type === "coordinator" && event.previous === undefined; // news only when it moves
     if (output === "lines" && !quiet) console.log(formatMemberEvent(event));
     if (this.#table) {
       this.#table.title = this.#title();
@@ -759,6 +800,16 @@ export class GroupMember {
 export function nextOffset(offset: string): string {
   return String(BigInt(offset) + 1n);
 }
+
+/** The requests a classic member sends to its group's coordinator (kafkajs's API names). */
+const COORDINATOR_REQUESTS = new Set([
+  "JoinGroup",
+  "SyncGroup",
+  "Heartbeat",
+  "LeaveGroup",
+  "OffsetCommit",
+  "OffsetFetch",
+]);
 
 /** The broker config that says whether a group may switch protocols (KIP-848). */
 const MIGRATION_POLICY = "group.consumer.migration.policy";

@@ -8,11 +8,18 @@
  * @module
  */
 import type { Admin } from "kafkajs";
-import { type GroupSnapshot, snapshotGroup } from "../inspect/groups.ts";
+import {
+  allPartitionsOwned,
+  groupApisFor,
+  type GroupSnapshot,
+  snapshotGroup,
+} from "../inspect/groups.ts";
+import { OFFSETS_TOPIC } from "../kafka/cluster.ts";
+import type { Coordinator } from "../kafka/groupapis.ts";
 import { clientIdFor } from "../kafka/member.ts";
 import { messagesOf, readGroupRuns } from "../processes/runlog.ts";
 import { Table } from "../platform/render.ts";
-import { readTextFile } from "../platform/runtime.ts";
+import { mkdirp, projectPath, readTextFile, writeTextFile } from "../platform/runtime.ts";
 
 /** The names an exercise checks; tests use their own, learners the defaults. */
 export interface ExerciseContext {
@@ -24,6 +31,11 @@ export interface ExerciseContext {
   brokerLog?: string;
   /** The learner's answer (`--answer`), for exercises that ask a question. */
   answer?: string;
+  /**
+   * Where a check keeps what it saw for its next run, for exercises that
+   * compare before and after (default `.lab/checks`).
+   */
+  notesDir?: string;
 }
 
 /** One thing an exercise checks. */
@@ -83,6 +95,34 @@ function lagTable(snapshots: GroupSnapshot[]): Table {
 
 const owns = (snapshot: GroupSnapshot, topic: string) =>
   snapshot.members.map((m) => (m.assignment[topic] ?? []).length);
+
+/** What `kill-the-coordinator` notes before the kill: the coordinator, and the commits then. */
+interface CoordinatorNote {
+  coordinator: Coordinator;
+  /** Committed offset by partition of the topic. */
+  commits: Record<string, number>;
+  at: number;
+}
+
+const address = (c: Coordinator) => `${c.host}:${c.port}`;
+
+/** The group's coordinator now, or undefined while it has none (a new one is being elected). */
+async function coordinatorNow(admin: Admin, groupId: string): Promise<Coordinator | undefined> {
+  try {
+    return await (await groupApisFor(admin)).findCoordinator(groupId);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The committed offset of each partition of `topic` in a snapshot, by partition. */
+function commitsOf(snapshot: GroupSnapshot, topic: string): Record<string, number> {
+  return Object.fromEntries(
+    snapshot.partitions
+      .filter((p) => p.topic === topic && p.currentOffset !== null)
+      .map((p) => [String(p.partition), p.currentOffset!]),
+  );
+}
 
 async function readLog(path?: string): Promise<string> {
   if (!path) return "";
@@ -398,6 +438,123 @@ export const EXERCISES: Exercise[] = [
           ? `Start ${ctx.partitions + 1 - s.members.length} more: deno task share-consumer ` +
             `--group ${ctx.groups.share} --name "Share ${s.members.length + 1}".`
           : "Wait for the next heartbeat (5 s): a new share member gets its partitions then.",
+      );
+    },
+  },
+  {
+    id: "kill-the-coordinator",
+    lesson: 9,
+    title: "Kill the coordinator of billing-group",
+    goal:
+      "On the 3-node cluster, billing-group's coordinator was killed (kill -9): the group has " +
+      "a new coordinator, its members found it and consume again, and no committed offset went " +
+      "back (compared with what the check noted before the kill).",
+    how: [
+      "deno task broker start --nodes 3",
+      "deno task consumer1, consumer2, consumer3 (three terminals)",
+      "deno task check kill-the-coordinator   (notes the coordinator and the commits)",
+      "kill -9 <pid of the coordinator's node>   (deno task broker status --nodes 3)",
+      "deno task producer",
+    ],
+    async check(ctx) {
+      const group = ctx.groups.billing;
+      const noteFile = `${ctx.notesDir ?? projectPath(".lab/checks")}/kill-the-coordinator-${
+        group.replace(/[^A-Za-z0-9._-]/g, "_")
+      }.json`;
+      const { topics } = await ctx.admin.fetchTopicMetadata({ topics: [OFFSETS_TOPIC] });
+      const copies = topics[0]?.partitions[0]?.replicas.length ?? 0;
+      const now = await coordinatorNow(ctx.admin, group);
+      const s = await snapshotGroup(ctx.admin, group, [ctx.topic]);
+      let note: CoordinatorNote | undefined = await readTextFile(noteFile)
+        .then((text) => JSON.parse(text), () => undefined);
+      if (now && s.members.length > 0 && (!note || note.coordinator.nodeId === now.nodeId)) {
+        // Not moved (yet): note the coordinator, and the commits as they are now.
+        note = { coordinator: now, commits: commitsOf(s, ctx.topic), at: Date.now() };
+        await mkdirp(noteFile.slice(0, noteFile.lastIndexOf("/")));
+        await writeTextFile(noteFile, JSON.stringify(note));
+      }
+      const moved = note !== undefined && now !== undefined &&
+        now.nodeId !== note.coordinator.nodeId;
+      // The members' own word: their group requests left the noted coordinator for another.
+      const runs = await readGroupRuns(group);
+      const found = runs.flatMap((run) => {
+        const i = run.events.findIndex((e) =>
+          e.type === "coordinator" && note !== undefined &&
+          e.previous === address(note.coordinator)
+        );
+        if (i < 0) return [];
+        const after = run.events.slice(i);
+        const assigned = after.some((e) => e.type === "assigned");
+        return [{ member: run.events[i].member, assigned, orders: messagesOf(after).length }];
+      });
+      const consuming = found.filter((f) => f.assigned && f.orders > 0);
+      const commits = commitsOf(s, ctx.topic);
+      const wentBack = Object.entries(note?.commits ?? {})
+        .filter(([p, was]) => commits[p] === undefined || commits[p] < was)
+        .map(([p, was]) => `partition ${p}: ${was} -> ${commits[p] ?? "none"}`);
+      const settled = allPartitionsOwned(s, ctx.topic, ctx.partitions);
+      return result(
+        [
+          {
+            ok: copies >= 3,
+            text: `the group's offsets are replicated (${OFFSETS_TOPIC} has ${copies} cop${
+              copies === 1 ? "y" : "ies"
+            } of each partition; the cluster's 3)`,
+          },
+          {
+            ok: note !== undefined,
+            text: note
+              ? `the coordinator before the kill was noted: node ${note.coordinator.nodeId} ` +
+                `(${address(note.coordinator)}) at ${new Date(note.at).toISOString().slice(11, 19)}`
+              : "the coordinator before the kill was noted (run this check before killing it)",
+          },
+          {
+            ok: moved,
+            text: moved && now && note
+              ? `${group} has a new coordinator: node ${now.nodeId} (${address(now)}), not ` +
+                `node ${note.coordinator.nodeId}`
+              : `${group} has a new coordinator (${
+                now
+                  ? `it is node ${now.nodeId}${note ? ", the one noted" : ""}`
+                  : "none answers yet"
+              })`,
+          },
+          {
+            ok: moved && consuming.length > 0 && settled,
+            text: `its members found it and consume again (${
+              consuming.map((f) => `${f.member}: ${f.orders} orders since`).join(", ") || "none yet"
+            }; the group is ${s.state}${settled ? ", every partition owned" : ""})`,
+          },
+          {
+            ok: moved && wentBack.length === 0,
+            text: `no committed offset went back since the note${
+              wentBack.length ? ` (${wentBack.join(", ")})` : ""
+            }`,
+          },
+        ],
+        new Table(
+          ["PARTITION", "COMMITTED AT THE NOTE", "COMMITTED NOW", "OWNER NOW"],
+          Array.from({ length: ctx.partitions }, (_, p) => [
+            p,
+            note?.commits[String(p)] ?? null,
+            commits[String(p)] ?? null,
+            s.members.find((m) => (m.assignment[ctx.topic] ?? []).includes(p))?.clientId ?? null,
+          ]),
+        ),
+        copies < 3
+          ? "Run it on the cluster: deno task broker start --nodes 3, then the members."
+          : s.members.length === 0
+          ? "Start three members on the cluster: deno task consumer1, consumer2, consumer3."
+          : !now
+          ? "No coordinator answers yet: the cluster elects a new one about 10 s after a kill; " +
+            "check again (--watch)."
+          : !moved
+          ? `Noted. Now kill the coordinator's node: node ${now.nodeId} (${address(now)}); ` +
+            "deno task broker status --nodes 3 shows its pid: kill -9 <pid>."
+          : wentBack.length > 0
+          ? "A committed offset went back: was the group reset (reset-offsets) after the kill?"
+          : "Produce some orders (deno task producer): the members consume again once they have " +
+            "rejoined the new coordinator (about 20 s after the kill).",
       );
     },
   },

@@ -23,7 +23,6 @@ import {
 } from "../processes/polyglot.ts";
 import { LabError } from "../platform/errors.ts";
 import { Report, show, Table } from "../platform/render.ts";
-import { readTextFile } from "../platform/runtime.ts";
 import { sleep, until } from "../platform/wait.ts";
 import { Lab } from "./lessons.ts";
 
@@ -33,17 +32,6 @@ export interface SharePolicy {
   releaseKey: number;
   /** Every member rejects the order with this key: archived at once. */
   rejectKey: number;
-}
-
-/** The lines of `source` between `// #region name` and its `// #endregion`, dedented. */
-export function javaRegion(source: string, name: string): string {
-  const lines = source.split("\n");
-  const start = lines.findIndex((l) => l.trim() === `// #region ${name}`);
-  const end = lines.findIndex((l, i) => i > start && l.trim() === "// #endregion");
-  if (start < 0 || end < 0) throw new LabError(`no region ${name} in the Java source`);
-  const body = lines.slice(start + 1, end);
-  const indent = Math.min(...body.filter((l) => l.trim()).map((l) => /^ */.exec(l)![0].length));
-  return body.map((l) => l.slice(indent)).join("\n");
 }
 
 /**
@@ -62,7 +50,7 @@ export class Lesson8 extends Lab {
 
   /** Shows the region `name` of java/ShareConsumer.java: the calls a learner studies. */
   async showJava(name: "share-config" | "share-loop"): Promise<void> {
-    await show(javaRegion(await readTextFile(JAVA_SHARE_CONSUMER), name));
+    await this.showRegion(JAVA_SHARE_CONSUMER, name);
   }
 
   /** Starts share members `names` of `groupId` on `topic` in parallel (a JVM each). */

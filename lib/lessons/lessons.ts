@@ -38,7 +38,26 @@ import { AssignmentDiagram, Report, show } from "../platform/render.ts";
 import { sleep } from "../platform/wait.ts";
 import { type OffsetRange, summarizeRun, summaryTable, verdict } from "../inspect/summary.ts";
 import { ensureTopic } from "../kafka/topic.ts";
-import { env, notebook } from "../platform/runtime.ts";
+import { env, notebook, readTextFile } from "../platform/runtime.ts";
+
+/**
+ * The lines of `source` between `// #region name` and its `// #endregion`,
+ * dedented: the code a lesson shows a learner, from the file that runs it.
+ *
+ * @example
+ * ```ts
+ * sourceRegion("x\n  // #region loop\n  poll();\n  // #endregion\n", "loop"); // "poll();"
+ * ```
+ */
+export function sourceRegion(source: string, name: string): string {
+  const lines = source.split("\n");
+  const start = lines.findIndex((l) => l.trim() === `// #region ${name}`);
+  const end = lines.findIndex((l, i) => i > start && l.trim() === "// #endregion");
+  if (start < 0 || end < 0) throw new LabError(`no region ${name} in the source`);
+  const body = lines.slice(start + 1, end);
+  const indent = Math.min(...body.filter((l) => l.trim()).map((l) => /^ */.exec(l)![0].length));
+  return body.map((l) => l.slice(indent)).join("\n");
+}
 
 /** A member's name and the events it reported (see {@linkcode summarizeRun}). */
 export interface MemberRun {
@@ -69,13 +88,10 @@ export class Lab {
   constructor(readonly brokers: string[], readonly topic: string) {}
 
   /**
-   * Connects to `KAFKA_BROKERS` (or localhost:9092), starting the lab's own
-   * broker when nothing answers at the default address, and ensures the topic.
+   * The brokers a lesson runs on: `KAFKA_BROKERS` (or localhost:9092),
+   * starting the lab's own broker when nothing answers at the default address.
    */
-  static async open<L extends Lab>(
-    this: new (brokers: string[], topic: string) => L,
-    topic: string = ORDER_TOPIC,
-  ): Promise<L> {
+  static async brokersToUse(): Promise<string[]> {
     const brokers = resolveBrokers();
     if (!(await brokerAnswers(brokers, 3000))) {
       if (env("KAFKA_BROKERS") || isLabCluster(brokers)) {
@@ -83,10 +99,27 @@ export class Lab {
       }
       await startBroker();
     }
+    return brokers;
+  }
+
+  /** Connects to {@linkcode Lab.brokersToUse} (a lesson's own choice), and ensures the topic. */
+  static async open<L extends Lab>(
+    this: { new (brokers: string[], topic: string): L; brokersToUse(): Promise<string[]> },
+    topic: string = ORDER_TOPIC,
+  ): Promise<L> {
+    const brokers = await this.brokersToUse();
     const lab = new this(brokers, topic);
     await lab.withAdmin((admin) => ensureTopic(admin, topic));
     await show(lab);
     return lab;
+  }
+
+  /**
+   * Shows the region `name` of the file at `path` (see {@linkcode sourceRegion}):
+   * code a learner studies, printed from the file that runs it.
+   */
+  async showRegion(path: string, name: string): Promise<void> {
+    await show(sourceRegion(await readTextFile(path), name));
   }
 
   /** Runs `fn` with an admin client of this lab's brokers, connected for the call. */
@@ -232,6 +265,8 @@ export class Lab {
       protocol?: "classic" | "consumer";
       /** `--assignor`: the member's (classic), or the broker's (consumer: uniform, range). */
       assignor?: string;
+      /** More environment for the members, e.g. `{ LAB_KAFKAJS_LOG: "error" }`. */
+      env?: Record<string, string>;
     } = {},
   ): Promise<MemberProcess[]> {
     // This lab's other members stay: a group grows one cell at a time (lesson 3).
@@ -257,6 +292,7 @@ export class Lab {
         protocol: options.protocol,
         assignor: options.assignor,
         extraArgs,
+        env: options.env,
       });
       started.push(member);
       this.#processes.push(member);

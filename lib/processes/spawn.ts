@@ -46,6 +46,8 @@ export interface SpawnMemberOptions
   runLog?: string;
   /** Each line the member prints (stdout and stderr). Default: ignore. */
   onLine?: (line: string) => void;
+  /** More environment, e.g. `{ LAB_KAFKAJS_LOG: "error" }`: kafkajs's own errors in its lines. */
+  env?: Record<string, string>;
   /**
    * Which member: `classic` (default), `scripts/consumer.ts` (kafkajs); or
    * `consumer`, `scripts/consumer_protocol.ts` (@platformatic/kafka with the
@@ -136,11 +138,12 @@ function spawnScript(
   args: string[],
   onLine: (line: string) => void,
   runner: string[] = scriptRunner(),
+  env: Record<string, string> = {},
 ): ChildHandle {
   return spawnProcess(
     runner[0],
     [...runner.slice(1), `${SCRIPTS}${script}`, ...args],
-    { env: { NO_COLOR: "1", ...parentPidEnv() }, onLine },
+    { env: { NO_COLOR: "1", ...env, ...parentPidEnv() }, onLine },
   );
 }
 
@@ -229,15 +232,21 @@ export async function spawnMember(
     await newRunLog(options.groupId, clientIdFor(options.name));
   const lines: string[] = [];
   const assigned = Promise.withResolvers<void>();
-  const child = spawnScript(MEMBER_SCRIPTS[options.protocol ?? "classic"], [
-    ...memberFlags(options),
-    "--record",
-    runLog,
-  ], (line) => {
-    lines.push(line);
-    options.onLine?.(line);
-    if (line.startsWith(`${options.name} assigned:`)) assigned.resolve();
-  }, options.runner);
+  const child = spawnScript(
+    MEMBER_SCRIPTS[options.protocol ?? "classic"],
+    [
+      ...memberFlags(options),
+      "--record",
+      runLog,
+    ],
+    (line) => {
+      lines.push(line);
+      options.onLine?.(line);
+      if (line.startsWith(`${options.name} assigned:`)) assigned.resolve();
+    },
+    options.runner,
+    options.env,
+  );
   await noteRunning(
     options.groupId,
     { pid: child.pid, name: options.name, startedBy: pid },
