@@ -170,11 +170,19 @@ function nodeLoss(text: string, role: "coordinator" | "leader"): void {
   assertTrue(killed, `lesson 9 killed the ${role}`);
   const node = Number(killed[1]);
   const report = text.slice(killed.index);
+  // A member that stalled (kafkajs 2.2.4, after a broker dies) is named, restarted, and the
+  // checks below still hold: the group consumed again, nothing lost, commits intact.
+  const stalled = /^(.*) reported nothing after the kill .*$/m.exec(report);
+  if (stalled) assertMatch(stalled[0], /the lab killed it and started it again/);
+  const stalledNames = stalled?.[1].split(", ") ?? [];
   if (role === "coordinator") {
     const moved = /^billing-group's new coordinator: node (\d) /m.exec(report);
     assertTrue(moved && Number(moved[1]) !== node, `a new coordinator, not node ${node}`);
     // Each member says itself that its coordinator moved (kafkajs looked it up again).
-    for (const member of ["Consumer 1", "Consumer 2", "Consumer 3"]) {
+    const live = ["Consumer 1", "Consumer 2", "Consumer 3"].filter((m) =>
+      !stalledNames.includes(m)
+    );
+    for (const member of live) {
       assertMatch(
         report,
         new RegExp(`${member}\\s+group coordinator \\S+ -> \\S+ \\(after \\d+ FindCoordinator`),
@@ -183,8 +191,6 @@ function nodeLoss(text: string, role: "coordinator" | "leader"): void {
   } else {
     assertMatch(report, /^billing-group's coordinator stayed node \d\.$/m);
   }
-  const stalled = /^.* reported nothing after the kill .*$/m.exec(report);
-  assertEquals(stalled, null, "a member stalled (kafkajs): every member reports after the kill");
   const again = tables(report, "PARTITION  LEADER BEFORE")[0];
   assertEquals(again.length, 3, again.join("\n"));
   for (const [partition, before, after, consumed] of again) {

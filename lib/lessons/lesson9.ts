@@ -40,6 +40,8 @@ const STEADY_INTERVAL_MS = 100;
 const BEFORE_KILL_MS = 2000;
 /** How long the group has to consume again after a kill before the lesson says it did not. */
 const RECOVERY_TIMEOUT_MS = 90_000;
+/** Twice the usual 18 s from a kill to every partition consumed again: by then, a stall. */
+const STALL_MS = 40_000;
 
 /** A node killed while orders flowed: what the lesson compares afterwards. */
 export interface NodeLoss {
@@ -331,14 +333,15 @@ export class Lesson9 extends Lab {
         killedAt,
         before,
         acked: orders.acked,
-        members,
+        members: [...members],
       };
       const coordinator = await waitForCoordinator(this.brokers, groupId, {
         except: role === "coordinator" ? node : undefined,
         timeoutMs: RECOVERY_TIMEOUT_MS,
       });
       const foundAt = Date.now();
-      const again = await this.#consumingAgain(loss);
+      const restarted: string[] = [];
+      const again = await this.#consumingAgain(loss, members, restarted);
       await sleep(1000); // a few more orders, consumed by the group as it is now
       await orders.stop();
       watching.abort();
@@ -346,7 +349,7 @@ export class Lesson9 extends Lab {
       await watch.poll().catch(() => undefined);
       const seconds = (at: number) => `${((at - killedAt) / 1000).toFixed(1)} s`;
       const departures = await this.#departures(coordinator.nodeId, groupId);
-      const silent = await this.#silentSince(members, killedAt);
+      const silent = [...restarted, ...await this.#silentSince(members, killedAt)];
       const leadersAfter = await this.withAdmin((admin) => this.#leaders(admin));
       const parts = [
         `Killed node ${node} (kill -9, pid ${pid}), ${
@@ -380,7 +383,8 @@ export class Lesson9 extends Lab {
           `${silent.join(", ")} reported nothing after the kill (no order, no rejoin, no crash; ` +
           "at most kafkajs's errors below): a kafkajs 2.2.4 consumer can stall like this after " +
           "a broker dies. Such a member no longer heartbeats, so the group goes on without it; " +
-          "stop it and start it again.",
+          "the lab killed it and started it again (what a liveness check on kafkajs's HEARTBEAT " +
+          "and FETCH events would do).",
         ],
         this.#saidTable(
           orders,
@@ -398,6 +402,12 @@ export class Lesson9 extends Lab {
           : timelineTable(watch.timeline.rebalances, departures),
       ];
       await show(new Report(parts));
+      // A stalled member no longer heartbeats: the group went on without it. Start it again,
+      // as a liveness check would, so the next experiment has all three (its orders so far
+      // still count: the loss keeps the old process too).
+      for (const name of silent.filter((n) => !restarted.includes(n))) {
+        await this.#restartStalled(loss, members, name);
+      }
       return loss;
     } finally {
       watching.abort();
@@ -443,6 +453,8 @@ export class Lesson9 extends Lab {
    */
   async #consumingAgain(
     loss: NodeLoss,
+    members: MemberProcess[],
+    restarted: string[],
   ): Promise<{ at?: number; byPartition: (number | undefined)[] }> {
     const deadline = loss.killedAt + RECOVERY_TIMEOUT_MS;
     while (true) {
@@ -451,8 +463,26 @@ export class Lesson9 extends Lab {
         byPartition.every((at) => at !== undefined);
       if (done) return { at: Math.max(...byPartition as number[]), byPartition };
       if (Date.now() > deadline) return { byPartition };
+      if (restarted.length === 0 && Date.now() > loss.killedAt + STALL_MS) {
+        // Twice the usual recovery and still not consuming: members that said nothing since
+        // the kill have stalled (kafkajs); start them again, as a liveness check would.
+        for (const name of await this.#silentSince(members, loss.killedAt)) {
+          await this.#restartStalled(loss, members, name);
+          restarted.push(name);
+        }
+      }
       await sleep(300);
     }
+  }
+
+  /**
+   * Kills the stalled member `name` and starts it again in `members`; the
+   * loss keeps both processes, so the orders the old one processed still count.
+   */
+  async #restartStalled(loss: NodeLoss, members: MemberProcess[], name: string): Promise<void> {
+    const index = members.findIndex((m) => m.name === name);
+    members[index] = await this.restartMember(members[index]);
+    loss.members.push(members[index]);
   }
 
   /** Per partition, when a member first processed an order acknowledged after the kill. */

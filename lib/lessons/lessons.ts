@@ -78,6 +78,8 @@ export interface MemberRun {
  */
 export class Lab {
   #processes: MemberProcess[] = [];
+  /** How each of {@linkcode startMembers}'s processes was started, to start it again. */
+  #spawnedWith = new Map<MemberProcess, Parameters<typeof spawnMember>[0]>();
   #orderIndex = 0;
   /** Client id to name of the members {@linkcode member} made for consumer cells. */
   #kernelMembers = new Map<string, string>();
@@ -284,7 +286,7 @@ export class Lab {
     ];
     const started: MemberProcess[] = [];
     for (const name of names) {
-      const member = await spawnMember({
+      const spawnOptions = {
         groupId,
         name,
         brokers: this.brokers,
@@ -293,13 +295,32 @@ export class Lab {
         assignor: options.assignor,
         extraArgs,
         env: options.env,
-      });
+      };
+      const member = await spawnMember(spawnOptions);
+      this.#spawnedWith.set(member, spawnOptions);
       started.push(member);
       this.#processes.push(member);
     }
     await this.withAdmin((admin) => this.settle(admin, groupId, inKernel + names.length));
     await this.showGroup(groupId);
     return started;
+  }
+
+  /**
+   * Kills `member` (a process of {@linkcode startMembers}) and starts it
+   * again with the same flags, as a liveness check does with a consumer that
+   * stopped working; resolves to the new process once it has joined. The
+   * dead process's membership ends with its session timeout.
+   */
+  protected async restartMember(member: MemberProcess): Promise<MemberProcess> {
+    const options = this.#spawnedWith.get(member);
+    if (!options) throw new LabError(`${member.name} was not started by this lab`);
+    await member.kill();
+    const fresh = await spawnMember(options, 60_000);
+    this.#spawnedWith.delete(member);
+    this.#spawnedWith.set(fresh, options);
+    this.#processes = this.#processes.map((m) => m === member ? fresh : m);
+    return fresh;
   }
 
   /** The group as the coordinator sees it now: diagram and members. */
