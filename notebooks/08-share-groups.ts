@@ -34,7 +34,7 @@ await lab.showJava("share-loop");
 // %% [markdown]
 // ## Four share members beside four classic members
 //
-// Four share members of `billing-share-group` and four classic kafkajs members of `billing-classic-group` (lesson 3's group of 4) read the same 3 partitions; 24 new orders, one every 100 ms. Every share member **releases** the order with key 3 and **rejects** the one with key 4. The classic group has one member with `none (idle)`; in the share group every member has partitions (the broker gives a partition to several members when there are more members than partitions) and records.
+// Four share members of `billing-share-group` and four classic kafkajs members of `billing-classic-group` (lesson 3's group of 4) read the same 3 partitions; 24 new orders, one every 100 ms. Every share member **releases** the order with key 3 and **rejects** the one with key 4. The classic group has one member with `none (idle)`; in the share group every member has partitions (the broker gives a partition to several members when there are more members than partitions) and records. The cell starts `billing-share-group` afresh (deleting it, as `kafka-share-groups.sh --delete` does): a share group keeps its place across runs, and the orders other lessons wrote since would come first.
 
 // %%
 await lab.shareBesideClassic(shareGroup, classicGroup, 24, { releaseKey: 3, rejectKey: 4 });

@@ -99,6 +99,28 @@ export class Lesson8 extends Lab {
   }
 
   /**
+   * Deletes share group `groupId` (as `kafka-share-groups.sh --delete`) and
+   * sets it to start at `latest`: a share group keeps its place across runs,
+   * and behind it every order other lessons wrote since, which four members
+   * at 400 ms a record would work through for minutes before the new ones.
+   */
+  async #freshShareGroup(groupId: string): Promise<void> {
+    await this.withAdmin(async (admin) => {
+      try {
+        await admin.deleteGroups([groupId]);
+      } catch (error) {
+        const groups = (error as { groups?: { error?: { type?: string } }[] }).groups ?? [];
+        if (groups.every((g) => g.error?.type === "GROUP_ID_NOT_FOUND")) return;
+        throw new LabError(
+          `cannot start ${groupId} afresh (${(error as Error).message}): stop its members ` +
+            "(deno task share-consumer in a terminal?) and run the cell again",
+        );
+      }
+    });
+    await alterGroupConfig(this.brokers, groupId, { "share.auto.offset.reset": "latest" });
+  }
+
+  /**
    * Four share members of `shareGroup` (Java KafkaShareConsumer; each
    * releases order `releaseKey` and rejects `rejectKey`) and four classic
    * kafkajs members of `classicGroup`, on the same 3 partitions; `orders`
@@ -113,6 +135,7 @@ export class Lesson8 extends Lab {
     { releaseKey, rejectKey }: SharePolicy,
   ): Promise<void> {
     await this.#stopShare();
+    await this.#freshShareGroup(shareGroup);
     const names = [1, 2, 3, 4].map((i) => `Share ${i}`);
     const extraArgs = [
       ...["--release-key", String(releaseKey), "--reject-key", String(rejectKey)],
