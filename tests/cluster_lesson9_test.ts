@@ -8,6 +8,7 @@
  * again at the end of each test.
  */
 import { ORDER_PARTITIONS } from "../lib/kafka/config.ts";
+import { clusterStatus } from "../lib/kafka/cluster.ts";
 import { killNode, restartNode, waitForCoordinator } from "../lib/kafka/failover.ts";
 import { produceOrders } from "../lib/kafka/producer.ts";
 import { findCoordinator } from "../lib/inspect/coordinator.ts";
@@ -22,11 +23,34 @@ import { projectPath } from "../lib/platform/runtime.ts";
 
 const LESSON = "09-when-the-coordinator-dies";
 
+/**
+ * Restarts every node of the cluster that does not answer: a lesson that
+ * failed between a kill and its restart must not leave the next test a
+ * cluster without a quorum (two nodes down: every test after it hung).
+ */
+async function everyNodeUp(): Promise<void> {
+  for (const node of await clusterStatus()) {
+    if (!node.answering) await restartNode(node.nodeId);
+  }
+}
+
 Deno.test("lesson 9 runs in a terminal on the cluster: coordinator and leader killed, nothing lost", async () => {
-  lessonChecks[LESSON](await runLessonScript(LESSON));
+  try {
+    lessonChecks[LESSON](await runLessonScript(LESSON));
+  } finally {
+    await everyNodeUp();
+  }
 });
 
 Deno.test("lesson 9 runs top to bottom as a notebook on the cluster, each report in its cell", async () => {
+  try {
+    await notebookOnTheCluster();
+  } finally {
+    await everyNodeUp();
+  }
+});
+
+async function notebookOnTheCluster() {
   const nb = await executeNotebook(projectPath(`notebooks/${LESSON}.ipynb`), {
     env: { KAFKA_BROKERS: (await testBrokers()).join(",") },
   });
@@ -42,7 +66,7 @@ Deno.test("lesson 9 runs top to bottom as a notebook on the cluster, each report
   assertMatch(textOf("lab.killLeader("), /^Killed node \d .*\(not the coordinator\)/m);
   assertEquals(textOf("lab.stopAll()"), "Stopped 3 member process(es).");
   lessonChecks[LESSON](notebookRun(nb));
-});
+}
 
 Deno.test("exercise kill-the-coordinator: fails until the coordinator is killed, passes once the members consume again with their commits", async () => {
   const brokers = await testBrokers();
@@ -102,7 +126,7 @@ Deno.test("exercise kill-the-coordinator: fails until the coordinator is killed,
     assertMatch(after.criteria[3].text, /Consumer \d: \d+ orders since/);
   } finally {
     await Promise.all(members.map((m) => m.stop()));
-    if (killed !== undefined) await restartNode(killed);
+    if (killed !== undefined) await everyNodeUp();
     await Deno.remove(notesDir, { recursive: true });
   }
 });

@@ -197,14 +197,18 @@ function nodeLoss(text: string, role: "coordinator" | "leader"): void {
     assertTrue(/^[\d.]+ s$/.test(consumed), `partition ${partition} consumed again: ${consumed}`);
     if (before === `node ${node}`) assertTrue(after !== before, `partition ${partition} moved`);
   }
-  // kafkajs's own errors: requests to the dead node refused (or cut), from a member's log.
-  const errors = tables(report, "MEMBER      KAFKAJS ERROR")[0] ?? [];
-  assertTrue(
-    errors.some(([, error]) =>
-      new RegExp(`^connection (refused|reset) by node ${node}$`).test(error)
-    ),
-    errors.join("\n"),
-  );
+  // kafkajs's own errors: requests to the dead coordinator refused (or cut), from a member's
+  // log. A dead partition leader may go unnoticed that way: kafkajs can learn the new leader
+  // from a metadata refresh before any fetch to the old one fails (seen under load).
+  if (role === "coordinator") {
+    const errors = tables(report, "MEMBER      KAFKAJS ERROR")[0] ?? [];
+    assertTrue(
+      errors.some(([, error]) =>
+        new RegExp(`^connection (refused|reset) by node ${node}$`).test(error)
+      ),
+      errors.join("\n"),
+    );
+  }
   assertMatch(report, /^REBALANCE TIMELINE/m);
   const lesson9 = { path: "notebooks/09-when-the-coordinator-dies", text: report };
   const [[produced, consumed, lost]] = tableAfter(lesson9, "PRODUCED", "PRODUCED");
