@@ -197,18 +197,10 @@ function nodeLoss(text: string, role: "coordinator" | "leader"): void {
     assertTrue(/^[\d.]+ s$/.test(consumed), `partition ${partition} consumed again: ${consumed}`);
     if (before === `node ${node}`) assertTrue(after !== before, `partition ${partition} moved`);
   }
-  // kafkajs's own errors: requests to the dead coordinator refused (or cut), from a member's
-  // log. A dead partition leader may go unnoticed that way: kafkajs can learn the new leader
-  // from a metadata refresh before any fetch to the old one fails (seen under load).
-  if (role === "coordinator") {
-    const errors = tables(report, "MEMBER      KAFKAJS ERROR")[0] ?? [];
-    assertTrue(
-      errors.some(([, error]) =>
-        new RegExp(`^connection (refused|reset) by node ${node}$`).test(error)
-      ),
-      errors.join("\n"),
-    );
-  }
+  // kafkajs's own errors are shown, not required: which ones a member logs (a refused
+  // connection to the dead node, REBALANCE_IN_PROGRESS from the new coordinator) depends on
+  // timing; each member's own "group coordinator ... ->" line above is what shows it moved.
+  assertMatch(report, /^MEMBER +KAFKAJS ERROR/m);
   assertMatch(report, /^REBALANCE TIMELINE/m);
   const lesson9 = { path: "notebooks/09-when-the-coordinator-dies", text: report };
   const [[produced, consumed, lost]] = tableAfter(lesson9, "PRODUCED", "PRODUCED");

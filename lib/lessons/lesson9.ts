@@ -347,7 +347,9 @@ export class Lesson9 extends Lab {
       watching.abort();
       await polling;
       await watch.poll().catch(() => undefined);
-      const seconds = (at: number) => `${((at - killedAt) / 1000).toFixed(1)} s`;
+      // A partition whose leader lived may never stop: its first order after the kill can be
+      // stamped by the member a hair before this process noted the kill. That is 0 s, not -0.0 s.
+      const seconds = (at: number) => `${(Math.max(0, at - killedAt) / 1000).toFixed(1)} s`;
       const departures = await this.#departures(coordinator.nodeId, groupId);
       const silent = [...restarted, ...await this.#silentSince(members, killedAt)];
       const leadersAfter = await this.withAdmin((admin) => this.#leaders(admin));
