@@ -5,14 +5,18 @@
  * The lessons run under the lab's real names (`order-events`,
  * `billing-group`, ...), so the test files that run them would disturb each
  * other and any test sharing their broker. With no `KAFKA_BROKERS` and no
- * arguments, the suite therefore runs as two `deno test` processes at once,
- * each against an embedded broker of its own: the lesson files (and the
- * share-group tests, which mostly wait on the broker's timers) in one, the
- * cluster files (`tests/cluster*_test.ts`, which kill nodes) in a third
- * against a 3-node cluster of their own (lib/kafka/cluster.ts), every other
- * file in the first; the runs other than the cluster's get a
+ * arguments, the suite therefore runs as three `deno test` processes at once:
+ * every file but those below against an embedded broker; the lesson files
+ * (and the share-group tests, which mostly wait on the broker's timers)
+ * against a second embedded broker; the cluster files
+ * (`tests/cluster*_test.ts`, which kill nodes) against a 3-node cluster of
+ * their own (lib/kafka/cluster.ts). The runs other than the cluster's get a
  * `LAB_CLUSTER_DIR` with no cluster in it, so that a learner's running
- * cluster is never theirs. Brokers this command started are stopped at the end.
+ * cluster is never theirs. Each labelled run keeps its members' run logs and
+ * process notes in a runs folder of its own (`LAB_RUNS_DIR`): the lessons'
+ * billing-group and lesson 9's on the cluster are two groups, and one run's
+ * lesson must never take the other's members for leftovers (it stopped
+ * them). Brokers this command started are stopped at the end.
  * With `KAFKA_BROKERS` (one cluster) or extra arguments (e.g.
  * `deno task test --filter idle`, or a file), it is one `deno test` run.
  *
@@ -96,6 +100,7 @@ await runMain(async () => {
       },
     );
   }
+  const runsRoot = env("LAB_RUNS_DIR") ?? projectPath(".lab/runs");
   const started: Parameters<typeof stopBroker>[0][] = [];
   const clusters: ClusterOptions[] = [];
   const results = await Promise.all(runs.map(async (run) => {
@@ -124,6 +129,7 @@ await runMain(async () => {
         ...(runs.length > 1 ? { LAB_CLUSTER_DIR: `${brokerPaths().stateDir}-no-cluster` } : {}),
       };
     }
+    if (run.label) testEnv.LAB_RUNS_DIR = `${runsRoot}-${run.label.replaceAll(" ", "-")}`;
     let transcript = "";
     const tests = spawnProcess(deno, ["test", "-A", ...run.files, ...extra], {
       env: testEnv,

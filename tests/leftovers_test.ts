@@ -5,6 +5,7 @@
  * own. Against the real broker, with real processes.
  */
 import { Lab } from "../lib/lessons/lessons.ts";
+import { stopLeftoverMembers } from "../lib/processes/spawn.ts";
 import { waitForGroup } from "../lib/inspect/groups.ts";
 import { killProcess, processAlive, projectPath, spawnProcess } from "../lib/platform/runtime.ts";
 import { until } from "../lib/platform/wait.ts";
@@ -16,8 +17,13 @@ import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
  * with `spawnMember` and then idles. Resolves with the wrapper and the
  * member's pid once the member owns partitions.
  */
-async function kernelWithMember(groupId: string, topic: string, name: string) {
-  const brokers = await testBrokers();
+async function kernelWithMember(
+  groupId: string,
+  topic: string,
+  name: string,
+  brokers?: string[],
+) {
+  brokers ??= await testBrokers();
   const processes = new URL("../lib/processes/spawn.ts", import.meta.url).href;
   const code = `import { spawnMember } from "${processes}";
 const member = await spawnMember(${JSON.stringify({ groupId, topic, name, brokers })});
@@ -76,4 +82,26 @@ Deno.test("a lesson stops members of its group left over from an earlier kernel"
   assertTrue(said, `the lesson did not say it stopped a leftover: ${shown.join(" | ")}`);
   assertMatch(said, new RegExp(`Stopped 1 member process\\(es\\) of ${groupId} .*Consumer 1`));
   assertTrue(shown.some((s) => s.includes(`Group ${groupId}: Stable, 2 member(s).`)), shown.join());
+});
+
+Deno.test("a member of a group of the same name on another cluster is not a leftover", async () => {
+  const topic = await freshTopic();
+  const groupId = uniqueName("billing-group");
+  const brokers = await testBrokers();
+  // The test runs' single broker and 3-node cluster both have a billing-group: here, the same
+  // broker named twice stands in for the other cluster's bootstrap list.
+  const elsewhere = [...brokers, ...brokers];
+  const { kernel, memberPid } = await kernelWithMember(groupId, topic, "Consumer 1", elsewhere);
+  try {
+    assertEquals(await stopLeftoverMembers(groupId, brokers, { timeoutMs: 3_000 }), []);
+    assertTrue(processAlive(memberPid), "a member on other brokers was stopped");
+    assertEquals(await stopLeftoverMembers(groupId, elsewhere, { timeoutMs: 3_000 }), [
+      `Consumer 1 (pid ${memberPid})`,
+    ]);
+    assertTrue(await until(() => !processAlive(memberPid), 5_000), "the leftover still runs");
+  } finally {
+    kernel.kill("SIGKILL");
+    await kernel.exited;
+    killProcess(memberPid, "SIGKILL");
+  }
 });

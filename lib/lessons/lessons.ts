@@ -350,7 +350,9 @@ export class Lab {
    */
   protected async clearLeftovers(groupIds: string[], keep: MemberProcess[] = []): Promise<void> {
     for (const groupId of groupIds) {
-      const stopped = await stopLeftoverMembers(groupId, undefined, keep.map((m) => m.pid));
+      const stopped = await stopLeftoverMembers(groupId, this.brokers, {
+        keep: keep.map((m) => m.pid),
+      });
       this.#processes = this.#processes.filter((m) =>
         !stopped.includes(`${m.name} (pid ${m.pid})`)
       );

@@ -168,25 +168,28 @@ async function noteRunning(groupId: string, member: RunningMember, exited: Promi
 }
 
 /**
- * Stops the member processes of `groupId` that {@linkcode spawnMember}
- * started and that still run, whoever started them — left over from an
- * earlier run: a cell run twice, or a kernel that still runs (a stuck one, or
- * another notebook's). They get SIGTERM, as with Ctrl+C, and leave the group;
- * one still running after `timeoutMs` gets SIGKILL. A pid is only signalled
- * when its command line is still that member's, and never when it is in
- * `keep` (members the caller still uses). Resolves with
+ * Stops the member processes of `groupId` on `brokers` that
+ * {@linkcode spawnMember} started and that still run, whoever started them —
+ * left over from an earlier run: a cell run twice, or a kernel that still runs
+ * (a stuck one, or another notebook's). They get SIGTERM, as with Ctrl+C, and
+ * leave the group; one still running after `timeoutMs` gets SIGKILL. A pid is
+ * only signalled when its command line is still that member's, with the same
+ * `--brokers` (a group of the same name on another cluster, e.g. the 3-node
+ * cluster beside the single broker, is another group), and never when it is
+ * in `keep` (members the caller still uses). Resolves with
  * `"<name> (pid <pid>)"` for each member stopped.
  *
  * @example
  * ```ts
- * await stopLeftoverMembers("billing-group"); // ["Consumer 1 (pid 4242)"]
+ * await stopLeftoverMembers("billing-group", ["localhost:9092"]); // ["Consumer 1 (pid 4242)"]
  * ```
  */
 export async function stopLeftoverMembers(
   groupId: string,
-  timeoutMs = 10_000,
-  keep: number[] = [],
+  brokers: string[],
+  options: { timeoutMs?: number; keep?: number[] } = {},
 ): Promise<string[]> {
+  const { timeoutMs = 10_000, keep = [] } = options;
   const dir = processesDir(groupId);
   const files = await listFiles(dir).catch((error) => {
     if (isNotFound(error)) return [];
@@ -200,8 +203,10 @@ export async function stopLeftoverMembers(
     const command = member && await processCommandLine(member.pid);
     const script = Object.values(MEMBER_SCRIPTS).find((s) => command?.includes(`${SCRIPTS}${s} `));
     if (script && command!.includes(`--name ${member!.name}`)) {
-      killProcess(member!.pid, "SIGTERM");
-      leftovers.push(member!);
+      if (` ${command} `.includes(` --brokers ${brokers.join(",")} `)) {
+        killProcess(member!.pid, "SIGTERM");
+        leftovers.push(member!);
+      } // else: a member of a group of the same name on another cluster; it stays
     } else await remove(`${dir}/${file}`); // its process is gone, or the pid is another's
   }
   const running = () => leftovers.filter((m) => processAlive(m.pid));
