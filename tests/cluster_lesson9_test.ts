@@ -16,7 +16,7 @@ import { totalLag, waitForGroup } from "../lib/inspect/groups.ts";
 import { exerciseById } from "../lib/lessons/exercises.ts";
 import { type MemberProcess, spawnMember } from "../lib/processes/spawn.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
-import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
+import { exerciseSetup, testBrokers, withAdmin } from "./harness.ts";
 import { lessonChecks, notebookRun, runLessonScript } from "./lesson_checks.ts";
 import { executeNotebook } from "../lib/platform/jupyter.ts";
 import { projectPath } from "../lib/platform/runtime.ts";
@@ -69,14 +69,7 @@ async function notebookOnTheCluster() {
 }
 
 Deno.test("exercise kill-the-coordinator: fails until the coordinator is killed, passes once the members consume again with their commits", async () => {
-  const brokers = await testBrokers();
-  const topic = await freshTopic();
-  const groups = {
-    billing: uniqueName("billing-group"),
-    inventory: uniqueName("inventory-group"),
-    notification: uniqueName("notification-group"),
-    share: uniqueName("billing-share-group"),
-  };
+  const { brokers, topic, groups } = await exerciseSetup();
   const notesDir = await Deno.makeTempDir({ prefix: "lab-checks-" });
   const check = () =>
     withAdmin((admin) =>

@@ -12,19 +12,7 @@ import { type MemberProcess, spawnMember } from "../lib/processes/spawn.ts";
 import { applyReset, planReset } from "../lib/inspect/reset.ts";
 import { TWINS } from "../lib/processes/polyglot.ts";
 import { assertEquals, assertMatch, assertTrue } from "./assert.ts";
-import { freshTopic, testBrokers, uniqueName, withAdmin } from "./harness.ts";
-
-async function setup() {
-  const brokers = await testBrokers();
-  const topic = await freshTopic();
-  const groups = {
-    billing: uniqueName("billing-group"),
-    inventory: uniqueName("inventory-group"),
-    notification: uniqueName("notification-group"),
-    share: uniqueName("billing-share-group"),
-  };
-  return { brokers, topic, groups };
-}
+import { exerciseSetup, uniqueName, withAdmin } from "./harness.ts";
 
 function check(id: string, ctx: Omit<ExerciseContext, "admin" | "partitions">) {
   return withAdmin((admin) =>
@@ -62,7 +50,7 @@ async function catchUp(brokers: string[], groupId: string, topic: string) {
 }
 
 Deno.test("exercise three-members: fails with two members, passes with three", async () => {
-  const { brokers, topic, groups } = await setup();
+  const { brokers, topic, groups } = await exerciseSetup();
   const members = await startMembers(brokers, groups.billing, topic, 2);
   try {
     const failing = await check("three-members", { topic, groups });
@@ -88,7 +76,7 @@ Deno.test("exercise three-members: fails with two members, passes with three", a
 });
 
 Deno.test("exercise find-the-idle: a wrong answer fails, the idle member's name passes", async () => {
-  const { brokers, topic, groups } = await setup();
+  const { brokers, topic, groups } = await exerciseSetup();
   const members = await startMembers(brokers, groups.billing, topic, 4);
   try {
     await new Promise((r) => setTimeout(r, 300)); // assignments reach every member
@@ -105,7 +93,7 @@ Deno.test("exercise find-the-idle: a wrong answer fails, the idle member's name 
 });
 
 Deno.test("exercise every-group-every-order: fails while one group is behind, passes when all caught up", async () => {
-  const { brokers, topic, groups } = await setup();
+  const { brokers, topic, groups } = await exerciseSetup();
   await produceOrders({ brokers, topic, count: 9, intervalMs: 0 });
   await catchUp(brokers, groups.inventory, topic);
   await catchUp(brokers, groups.billing, topic);
@@ -119,7 +107,7 @@ Deno.test("exercise every-group-every-order: fails while one group is behind, pa
 });
 
 Deno.test("exercise kill-and-move: fails before a kill, passes once the killed member's partitions moved", async () => {
-  const { brokers, topic, groups } = await setup();
+  const { brokers, topic, groups } = await exerciseSetup();
   const extraArgs = ["--session-timeout-ms", "6000"];
   const members: MemberProcess[] = [];
   try {
@@ -150,7 +138,7 @@ Deno.test("exercise kill-and-move: fails before a kill, passes once the killed m
 });
 
 Deno.test("exercise replay-last-5: passes when only billing is 5 behind", async () => {
-  const { brokers, topic, groups } = await setup();
+  const { brokers, topic, groups } = await exerciseSetup();
   await produceOrders({ brokers, topic, count: 30, intervalMs: 0 });
   for (const g of Object.values(groups)) await catchUp(brokers, g, topic);
   const before = await check("replay-last-5", { topic, groups });
@@ -173,7 +161,7 @@ Deno.test("exercise replay-last-5: passes when only billing is 5 behind", async 
 });
 
 Deno.test("exercise duplicate-on-purpose: fails with clean runs, passes after a crash before commit", async () => {
-  const { brokers, topic, groups } = await setup();
+  const { brokers, topic, groups } = await exerciseSetup();
   const first = await spawnMember({ groupId: groups.billing, name: "Consumer 1", brokers, topic });
   await produceOrders({ brokers, topic, count: 3, intervalMs: 0 });
   await withAdmin((admin) =>
@@ -211,7 +199,7 @@ Deno.test("exercise duplicate-on-purpose: fails with clean runs, passes after a 
 });
 
 Deno.test("exercise new-protocol: a classic member fails it, three consumer-protocol members pass", async () => {
-  const { brokers, topic, groups } = await setup();
+  const { brokers, topic, groups } = await exerciseSetup();
   const start = (name: string, protocol: "classic" | "consumer") =>
     spawnMember({ groupId: groups.billing, name, brokers, topic, protocol });
   const members = [await start("Consumer 1", "consumer"), await start("Classic", "classic")];
@@ -240,7 +228,7 @@ Deno.test("exercise new-protocol: a classic member fails it, three consumer-prot
 });
 
 Deno.test("exercise share-not-idle: passes with four share members, fails with three or a classic group", async () => {
-  const ctx = await setup();
+  const ctx = await exerciseSetup();
   const { brokers, topic, groups } = ctx;
   // A classic group of that name: its members are not share members.
   const classic = await startMembers(brokers, groups.share, topic, 1);
@@ -273,7 +261,7 @@ Deno.test("exercise share-not-idle: passes with four share members, fails with t
 });
 
 Deno.test("exercise kill-the-coordinator: on a single broker it fails and says to start the cluster", async () => {
-  const { brokers, topic, groups } = await setup();
+  const { brokers, topic, groups } = await exerciseSetup();
   const members = await startMembers(brokers, groups.billing, topic, 1);
   const notesDir = await Deno.makeTempDir({ prefix: "lab-checks-" });
   try {

@@ -20,6 +20,7 @@ import {
 import { startCluster } from "../lib/kafka/cluster.ts";
 import { createKafka } from "../lib/kafka/config.ts";
 import { ensureTopic } from "../lib/kafka/topic.ts";
+import type { ExerciseContext } from "../lib/lessons/exercises.ts";
 import {
   type ChildHandle,
   projectPath,
@@ -95,6 +96,25 @@ export function freshTopic(prefix = "orders"): Promise<string> {
     await ensureTopic(admin, topic);
     return topic;
   });
+}
+
+/**
+ * What an exercise check runs against in a test: the test brokers, a fresh
+ * topic, and unique names for the lab's four groups, so that no other test's
+ * members or commits count.
+ */
+export async function exerciseSetup(): Promise<
+  { brokers: string[]; topic: string; groups: ExerciseContext["groups"] }
+> {
+  const brokers = await testBrokers();
+  const topic = await freshTopic();
+  const groups = {
+    billing: uniqueName("billing-group"),
+    inventory: uniqueName("inventory-group"),
+    notification: uniqueName("notification-group"),
+    share: uniqueName("billing-share-group"),
+  };
+  return { brokers, topic, groups };
 }
 
 /** What {@linkcode runScript} saw. */

@@ -202,12 +202,12 @@ export async function stopLeftoverMembers(
     if (member && keep.includes(member.pid)) continue;
     const command = member && await processCommandLine(member.pid);
     const script = Object.values(MEMBER_SCRIPTS).find((s) => command?.includes(`${SCRIPTS}${s} `));
-    if (script && command!.includes(`--name ${member!.name}`)) {
-      if (` ${command} `.includes(` --brokers ${brokers.join(",")} `)) {
-        killProcess(member!.pid, "SIGTERM");
-        leftovers.push(member!);
-      } // else: a member of a group of the same name on another cluster; it stays
-    } else await remove(`${dir}/${file}`); // its process is gone, or the pid is another's
+    if (!script || !command!.includes(`--name ${member!.name}`)) {
+      await remove(`${dir}/${file}`); // its process is gone, or the pid is another's
+    } else if (` ${command} `.includes(` --brokers ${brokers.join(",")} `)) {
+      killProcess(member!.pid, "SIGTERM");
+      leftovers.push(member!);
+    } // else: a member of a group of the same name on another cluster, not a leftover here
   }
   const running = () => leftovers.filter((m) => processAlive(m.pid));
   if (!(await until(() => running().length === 0, timeoutMs))) {
