@@ -207,7 +207,8 @@ async function produceToOnePartition(topic: string, count: number): Promise<stri
  * "Share 1" gets the records of a 1-partition topic and works on its first one
  * for a minute, holding their locks; then it is killed (`kill`) or left
  * working (`stuck`), and "Share 2" joins. When do the records come back to
- * Share 2 (delivery 2), counted from Share 1's first record line?
+ * Share 2 (delivery 2, or more when Share 1 took them again in between),
+ * counted from Share 1's first record line?
  */
 async function locksComeBack(holderFate: "kill" | "stuck") {
   const brokers = await testBrokers();
@@ -250,18 +251,22 @@ async function locksComeBack(holderFate: "kill" | "stuck") {
       },
     });
     assertTrue(
-      await until(() => seenAt.size >= produced.length, LOCK_MS + 20_000),
+      await until(() => seenAt.size >= produced.length, 2 * LOCK_MS + 20_000),
       heir.lines.join(" | "),
     );
-    const redelivered = deliveriesIn(heir.lines).filter((r) => r.deliveryCount === 2);
+    // Back: delivered again after a lock ended. Usually delivery 2; on a loaded machine the
+    // stuck member's own fetch can win the records once more (CI: delivery 3, two locks later).
+    const redelivered = deliveriesIn(heir.lines).filter((r) => r.deliveryCount >= 2);
     return {
       held: deliveriesIn(holder.lines)[0].orderId,
       redelivered: redelivered.map((r) => r.orderId),
+      deliveryCounts: [...new Set(redelivered.map((r) => r.deliveryCount))].sort(),
       backAfterMs: Math.min(...redelivered.map((r) => seenAt.get(r.orderId)!)) - lockedAt,
       /** The same, counted from Share 2's subscribe: without its JVM's start-up (seconds under load). */
       backAfterHeirMs: Math.min(...redelivered.map((r) => seenAt.get(r.orderId)!)) - heirStartedAt,
       accepted: accepted(deliveriesIn(heir.lines)),
       produced,
+      heirLines: heir.lines,
     };
   } finally {
     await Promise.all([holder.kill(), heir?.stop()]);
@@ -272,10 +277,15 @@ Deno.test("a killed member's records come back at once; a stuck member's after t
   const [killed, stuck] = await Promise.all([locksComeBack("kill"), locksComeBack("stuck")]);
   for (const [fate, run] of Object.entries({ killed, stuck })) {
     console.log(
-      `${fate}: ${run.redelivered.length} of ${run.produced.length} records back (delivery 2) ` +
+      `${fate}: ${run.redelivered.length} of ${run.produced.length} records back (delivery ${
+        run.deliveryCounts.join(", ")
+      }) ` +
         `${(run.backAfterMs / 1000).toFixed(1)} s after its first; lock ${LOCK_MS / 1000} s`,
     );
-    assertTrue(run.redelivered.includes(run.held), `${fate}: the record it held came back`);
+    assertTrue(
+      run.redelivered.includes(run.held),
+      `${fate}: the record it held (${run.held}) came back: ${run.heirLines.join(" | ")}`,
+    );
     assertEquals(run.accepted, run.produced, `${fate}: Share 2 accepted every order once`);
   }
   // SIGKILL closes the member's connection, and the broker releases its share session's
@@ -284,9 +294,11 @@ Deno.test("a killed member's records come back at once; a stuck member's after t
     killed.backAfterHeirMs < LOCK_MS / 2,
     `killed: ${killed.backAfterHeirMs} ms after Share 2 subscribed`,
   );
+  // Delivery n means n - 1 locks ran out first (the stuck member's own fetch took them in between).
+  const locksRunOut = Math.min(...stuck.deliveryCounts) - 1;
   assertTrue(
-    stuck.backAfterMs > LOCK_MS - 3_000 && stuck.backAfterMs < LOCK_MS + 10_000,
-    `stuck: ${stuck.backAfterMs} ms`,
+    stuck.backAfterMs > LOCK_MS - 3_000 && stuck.backAfterMs < locksRunOut * LOCK_MS + 10_000,
+    `stuck: ${stuck.backAfterMs} ms, delivery ${stuck.deliveryCounts}`,
   );
 });
 
